@@ -1,0 +1,39 @@
+"""``Authorization: Token <key>`` authentication for API clients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import authentication, exceptions, permissions
+from rest_framework.request import Request
+
+from clients.models import Client
+from clients.services import hash_key
+
+
+class ClientTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Token"
+
+    def authenticate(self, request: Request) -> tuple[Client, str] | None:
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Invalid token header.")
+        try:
+            key = header[1].decode()
+        except UnicodeError as exc:
+            raise exceptions.AuthenticationFailed("Invalid token header.") from exc
+        # The key's hash is unique and indexed; comparing hashes leaks nothing useful about the key.
+        client = Client.objects.filter(key_hash=hash_key(key), is_active=True).first()
+        if client is None:
+            raise exceptions.AuthenticationFailed("Invalid or inactive token.")
+        return client, key
+
+    def authenticate_header(self, request: Request) -> str:
+        return self.keyword
+
+
+class IsClient(permissions.BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return isinstance(request.user, Client)

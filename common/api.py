@@ -1,0 +1,51 @@
+"""Serializer pieces shared by every API: strict input, phone fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers
+
+from common.phones import InvalidPhone, normalize_phone
+
+
+class StrictSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """Rejects fields it does not know, so a typo never passes silently."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError(
+                {"non_field_errors": [serializers.ErrorDetail("Expected a JSON object.", code="invalid_type")]}
+            )
+        unknown = sorted(set(data) - set(self.fields))
+        errors: dict[str, Any] = {}
+        for name in unknown:
+            errors[name] = [serializers.ErrorDetail("This field is not accepted.", code="unexpected_field")]
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if not errors:
+                raise
+            errors.update(exc.detail if isinstance(exc.detail, dict) else {})
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+
+class PhoneField(serializers.CharField):
+    """Any form an Iranian user types; stored as E.164. Never says why a number was refused."""
+
+    default_error_messages = {"invalid_phone": "Enter a valid mobile number, e.g. 09121234567."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 32)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        text = super().to_internal_value(data)
+        try:
+            return normalize_phone(text, allowed_regions=tuple(settings.SMS_GATEWAY["ALLOWED_REGIONS"]))
+        except InvalidPhone:
+            self.fail("invalid_phone")
+            raise  # unreachable: fail() raises

@@ -1,0 +1,50 @@
+"""Phone number parsing: everything a client may type becomes one E.164 string or an error."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
+# Persian (U+06F0..) and Arabic-Indic (U+0660..) digits are what Iranian keyboards produce.
+_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+_SEPARATORS = re.compile(r"[\s\-().\u200c\u200f\u200e]")
+_MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+class InvalidPhone(ValueError):
+    """The text is not a mobile number we can send to. The message never says which check failed."""
+
+
+def to_ascii_digits(text: str) -> str:
+    return text.translate(_DIGITS)
+
+
+def normalize_phone(raw: str, *, allowed_regions: tuple[str, ...] = ("IR",)) -> str:
+    """Return ``raw`` as E.164 (``+989121234567``) or raise :class:`InvalidPhone`."""
+    text = _SEPARATORS.sub("", to_ascii_digits(raw or ""))
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    elif text.startswith("98") and len(text) == 12:
+        text = "+" + text
+    if not re.fullmatch(r"\+?\d{7,15}", text):
+        raise InvalidPhone("not a phone number")
+    try:
+        number = phonenumbers.parse(text, "IR")
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhone("not a phone number") from exc
+    region = phonenumbers.region_code_for_number(number)
+    if (
+        region not in allowed_regions
+        or not phonenumbers.is_valid_number(number)
+        or phonenumbers.number_type(number) not in _MOBILE_TYPES
+    ):
+        raise InvalidPhone("not a mobile number we can send to")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def national_format(e164: str) -> str:
+    """``+989121234567`` -> ``09121234567``: the form both Iranian providers document."""
+    number = phonenumbers.parse(e164, None)
+    return "0" + str(number.national_number)

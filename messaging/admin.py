@@ -1,0 +1,120 @@
+"""Operator pages: engines (token write-only), templates with their mappings, read-only requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from common.masking import mask_phone
+from common.phones import InvalidPhone, normalize_phone
+from messaging import breaker
+from messaging.models import Attempt, Engine, Templates, TemplatesEngine, VerifyRequests
+from messaging.services.requests import requests_requeue
+
+
+class EngineForm(forms.ModelForm):  # type: ignore[type-arg]
+    provider_token = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Write-only. Leave empty to keep the current token.",
+    )
+
+    class Meta:
+        model = Engine
+        fields = "__all__"
+
+    def clean_provider_token(self) -> str:
+        token = self.cleaned_data.get("provider_token") or ""
+        if not token and self.instance.pk:
+            return self.instance.provider_token
+        if not token:
+            raise forms.ValidationError("A new engine needs its provider token.")
+        return token
+
+
+@admin.register(Engine)
+class EngineAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = EngineForm
+    list_display = ["name", "kind", "priority", "enabled", "connect_timeout", "read_timeout", "breaker"]
+    list_editable = ["priority", "enabled"]
+    list_filter = ["kind", "enabled"]
+    search_fields = ["name"]
+    actions = ["reset_breaker"]
+
+    @admin.display(description="Breaker")
+    def breaker(self, engine: Engine) -> str:
+        state = breaker.breaker_state(engine.id)
+        return f"{state.state} ({state.failures} consecutive failures)"
+
+    @admin.action(description="Close the circuit breaker of the selected engines")
+    def reset_breaker(self, request: HttpRequest, queryset: QuerySet[Engine]) -> None:
+        for engine in queryset:
+            breaker.breaker_reset(engine.id)
+        self.message_user(request, f"Breaker closed for {queryset.count()} engine(s).", messages.SUCCESS)
+
+
+class TemplatesEngineInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = TemplatesEngine
+    extra = 1
+
+
+@admin.register(Templates)
+class TemplatesAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["template_id", "name", "token_names", "code_length"]
+    search_fields = ["name", "template_id"]
+    inlines = [TemplatesEngineInline]
+
+
+class AttemptInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = Attempt
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = [
+        "engine", "round", "outcome", "error_code", "error_message", "http_status", "latency_ms", "created_at"
+    ]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(VerifyRequests)
+class VerifyRequestsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["id", "masked_phone", "template", "flag", "tries", "system", "created_at", "completed_at"]
+    list_filter = ["flag", "system", "created_at"]
+    date_hierarchy = "created_at"
+    search_fields = ["phone"]
+    list_select_related = ["system", "template"]
+    inlines = [AttemptInline]
+    actions = ["requeue"]
+    exclude = ["token_value", "lease_token"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in self.model._meta.fields if field.name not in self.exclude]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Phone", ordering="phone")
+    def masked_phone(self, obj: VerifyRequests) -> str:
+        return mask_phone(obj.phone)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[VerifyRequests], search_term: str
+    ) -> tuple[QuerySet[VerifyRequests], bool]:
+        # Operators type numbers the way users do; rows hold E.164.
+        try:
+            return queryset.filter(phone=normalize_phone(search_term)), False
+        except InvalidPhone:
+            return super().get_search_results(request, queryset, search_term)
+
+    @admin.action(description="Re-queue the selected failed requests")
+    def requeue(self, request: HttpRequest, queryset: QuerySet[VerifyRequests]) -> None:
+        count = requests_requeue(request_ids=list(queryset.values_list("id", flat=True)))
+        self.message_user(request, f"{count} failed request(s) re-queued.", messages.SUCCESS)

@@ -1,0 +1,77 @@
+"""A circuit breaker per engine, shared by every worker process through Django's cache.
+
+Closed: traffic flows and consecutive retryable failures are counted. After ``threshold`` of them
+it opens for ``cooldown`` seconds (the engine is skipped). Then exactly one probe is let through,
+by whichever process wins an atomic ``cache.add``; its result closes or re-opens the breaker.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+
+@dataclass(frozen=True)
+class BreakerState:
+    state: str  # "closed", "open" or "half-open"
+    failures: int
+    open_until: float | None
+
+
+def _keys(engine_id: int) -> tuple[str, str, str]:
+    prefix = f"breaker:{engine_id}:"
+    return prefix + "failures", prefix + "open_until", prefix + "probe"
+
+
+def _config() -> tuple[int, float]:
+    gateway = settings.SMS_GATEWAY
+    return int(gateway["BREAKER_THRESHOLD"]), float(gateway["BREAKER_COOLDOWN_SECONDS"])
+
+
+def breaker_allows(engine_id: int) -> bool:
+    """True when a call to this engine may go ahead now."""
+    _, open_key, probe_key = _keys(engine_id)
+    open_until = cache.get(open_key)
+    if open_until is None:
+        return True
+    if time.time() < float(open_until):
+        return False
+    # Half-open: one probe across all processes; the others keep skipping until it reports.
+    _, cooldown = _config()
+    return bool(cache.add(probe_key, 1, timeout=max(1, int(cooldown))))
+
+
+def breaker_record(engine_id: int, *, healthy: bool) -> None:
+    failures_key, open_key, probe_key = _keys(engine_id)
+    threshold, cooldown = _config()
+    if healthy:
+        cache.delete_many([failures_key, open_key, probe_key])
+        return
+    was_probing = cache.get(open_key) is not None
+    cache.add(failures_key, 0, timeout=None)
+    try:
+        failures = cache.incr(failures_key)
+    except ValueError:  # evicted between add and incr
+        cache.set(failures_key, 1, timeout=None)
+        failures = 1
+    if was_probing or failures >= threshold:
+        # Timeout is twice the cool-down: the key must outlive the open period to be read as half-open.
+        cache.set(open_key, time.time() + cooldown, timeout=int(cooldown * 2) + 60)
+        cache.delete(probe_key)
+
+
+def breaker_state(engine_id: int) -> BreakerState:
+    failures_key, open_key, _ = _keys(engine_id)
+    failures = int(cache.get(failures_key) or 0)
+    open_until = cache.get(open_key)
+    if open_until is None:
+        return BreakerState("closed", failures, None)
+    state = "open" if time.time() < float(open_until) else "half-open"
+    return BreakerState(state, failures, float(open_until))
+
+
+def breaker_reset(engine_id: int) -> None:
+    cache.delete_many(list(_keys(engine_id)))

@@ -1,0 +1,31 @@
+"""System checks: a broken provider set-up is reported at start, not at the first send."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.checks import Error, Warning, register
+from django.db import DatabaseError
+
+from providers.registry import ADAPTERS
+
+
+@register("sms_gateway", deploy=False)
+def check_engines(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    from messaging.models import Engine
+
+    problems: list[Any] = []
+    try:
+        engines = list(Engine.objects.filter(enabled=True))
+    except DatabaseError:  # before the first migrate there is nothing to check
+        return problems
+    for engine in engines:
+        if engine.kind not in ADAPTERS:
+            problems.append(Error(f"Engine {engine.name!r} has unknown kind {engine.kind!r}.", id="sms.E001"))
+        if not engine.provider_token:
+            problems.append(Error(f"Engine {engine.name!r} has no provider token.", id="sms.E002"))
+        if engine.read_timeout <= 0 or engine.connect_timeout <= 0:
+            problems.append(Error(f"Engine {engine.name!r} needs positive timeouts.", id="sms.E003"))
+    if not engines:
+        problems.append(Warning("No enabled engine: requests will fail.", id="sms.W001"))
+    return problems

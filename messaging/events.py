@@ -1,0 +1,44 @@
+"""What operators hear about: log lines and Sentry events for failovers and failures.
+
+Nothing here carries a phone number or token value unmasked.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import sentry_sdk
+
+from common.masking import mask_phone
+from messaging.models import Engine, VerifyRequests
+from providers.base import SendResult
+
+logger = logging.getLogger("messaging.events")
+
+
+def failover(request: VerifyRequests, engine: Engine, result: SendResult) -> None:
+    logger.warning(
+        "failover: request %s to %s, %s failed with %s", request.id, mask_phone(request.phone), engine.name,
+        result.error_code,
+    )
+    with sentry_sdk.new_scope() as scope:
+        scope.set_tag("engine", engine.name)
+        scope.set_tag("error_code", result.error_code or result.outcome.value)
+        scope.set_tag("request_id", str(request.id))
+        scope.set_level("warning")
+        sentry_sdk.capture_message(f"SMS failover from {engine.name}: {result.error_code}")
+
+
+def request_failed(request: VerifyRequests, error: str) -> None:
+    logger.error("request %s to %s FAILED: %s", request.id, mask_phone(request.phone), error)
+    with sentry_sdk.new_scope() as scope:
+        scope.set_tag("request_id", str(request.id))
+        scope.set_tag("engine", error.split(":", 1)[0] if ":" in error else "none")
+        scope.set_tag("error_code", _first_code(error))
+        scope.set_level("error")
+        sentry_sdk.capture_message("SMS request FAILED")
+
+
+def _first_code(error: str) -> str:
+    parts = error.split(":", 1)
+    return parts[1].strip().split(" ", 1)[0] if len(parts) == 2 and parts[1].strip() else "none"

@@ -1,0 +1,161 @@
+"""Provider accounts, templates, and the record of every send request and attempt."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from providers.registry import KIND_CHOICES
+
+
+class Engine(models.Model):
+    """A provider account. Lower priority is tried first."""
+
+    name = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=32, choices=KIND_CHOICES)
+    api_url = models.URLField(max_length=255)
+    provider_token = models.CharField(max_length=255, help_text="API key. Write-only: never shown after saving.")
+    priority = models.PositiveIntegerField(default=100)
+    enabled = models.BooleanField(default=True)
+    connect_timeout = models.FloatField(default=3.0, help_text="Seconds to open a connection.")
+    read_timeout = models.FloatField(default=5.0, help_text="Seconds to wait for the answer.")
+    max_in_flight = models.PositiveIntegerField(
+        default=100, help_text="At most this many calls to this provider at once from one worker."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["priority", "id"]
+        indexes = [models.Index(fields=["enabled", "priority"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+
+class Templates(models.Model):
+    """A message template as clients know it, with the ordered token names it needs."""
+
+    template_id = models.PositiveIntegerField(unique=True, help_text="The id clients send.")
+    name = models.CharField(max_length=100)
+    token_names = models.JSONField(default=list, help_text='Ordered token names, e.g. ["code"].')
+    code_length = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Length of generated verification codes (4-10); empty: the default."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["template_id"]
+        verbose_name = "template"
+        verbose_name_plural = "templates"
+
+    def __str__(self) -> str:
+        return f"{self.template_id}: {self.name}"
+
+
+class TemplatesEngine(models.Model):
+    """How one template is named inside one provider, and what that provider calls each token."""
+
+    template = models.ForeignKey(Templates, on_delete=models.CASCADE, related_name="mappings")
+    engine = models.ForeignKey(Engine, on_delete=models.CASCADE, related_name="mappings")
+    template_code = models.CharField(max_length=100, help_text="The template's id or name at the provider.")
+    token_keys = models.JSONField(
+        default=dict, help_text='Token name -> provider parameter, e.g. {"code": "CODE"} or {"code": "token"}.'
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["engine", "template"], name="uniq_engine_template")]
+        verbose_name = "template mapping"
+
+    def __str__(self) -> str:
+        return f"{self.template_id} @ {self.engine_id}: {self.template_code}"
+
+
+class VerifyRequests(models.Model):
+    """One send request from a client, from acceptance to its final outcome."""
+
+    class Flag(models.TextChoices):
+        PENDING = "PENDING", "Pending"  # waiting for next_attempt_at
+        SENDING = "SENDING", "Sending"  # claimed by a worker until lease_expires_at
+        DONE = "DONE", "Done"
+        FAILED = "FAILED", "Failed"
+
+    request_sender = models.ForeignKey(
+        "clients.Client", on_delete=models.PROTECT, related_name="requests", db_index=False
+    )
+    phone = models.CharField(max_length=16, help_text="E.164")
+    template = models.ForeignKey(
+        Templates, on_delete=models.PROTECT, to_field="template_id", db_column="template_id", related_name="+"
+    )
+    # Sealed (encrypted) JSON object of token name -> value; see common.sealing.
+    token_value = models.TextField()
+    flag = models.CharField(max_length=8, choices=Flag.choices, default=Flag.PENDING)
+    tries = models.PositiveSmallIntegerField(default=0, help_text="Provider calls made.")
+    rounds = models.PositiveSmallIntegerField(default=0, help_text="Passes over all engines.")
+    system = models.ForeignKey(
+        Engine, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="Delivered by."
+    )
+    provider_message_id = models.CharField(max_length=64, blank=True)
+    last_error = models.CharField(max_length=255, blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_token = models.UUIDField(null=True, blank=True, editable=False)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    send_before = models.DateTimeField(
+        null=True, blank=True, help_text="Never send after this (a verification code that expired)."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    queued_at = models.DateTimeField(default=timezone.now, help_text="Accepted or re-queued; its age limit counts from here.")
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "send request"
+        indexes = [
+            # The sweeper: due waiting requests, and expired leases.
+            models.Index(fields=["flag", "next_attempt_at"], name="vr_flag_due"),
+            models.Index(fields=["flag", "lease_expires_at"], name="vr_flag_lease"),
+            # The client's list, newest first, optionally by phone or flag.
+            models.Index(fields=["request_sender", "-created_at"], name="vr_sender_created"),
+            models.Index(fields=["request_sender", "phone"], name="vr_sender_phone"),
+            # Admin search and date filters.
+            models.Index(fields=["phone"], name="vr_phone"),
+            models.Index(fields=["created_at"], name="vr_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"request {self.pk} ({self.flag})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.flag in (self.Flag.DONE, self.Flag.FAILED)
+
+
+class Attempt(models.Model):
+    """One try of one request at one engine."""
+
+    class Outcome(models.TextChoices):
+        IN_FLIGHT = "in_flight", "In flight"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed, tried next"
+        TIMEOUT = "timeout", "Timed out (provider may have accepted)"
+        REJECTED = "rejected", "Recipient rejected"
+        SKIPPED = "skipped", "Skipped: breaker open"
+
+    request = models.ForeignKey(VerifyRequests, on_delete=models.CASCADE, related_name="attempts")
+    engine = models.ForeignKey(Engine, on_delete=models.PROTECT, related_name="attempts")
+    round = models.PositiveSmallIntegerField(default=1)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.IN_FLIGHT)
+    error_code = models.CharField(max_length=32, blank=True)
+    error_message = models.CharField(max_length=255, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["engine", "created_at"], name="attempt_engine_created")]
+
+    def __str__(self) -> str:
+        return f"attempt {self.pk} of request {self.request_id} at {self.engine_id}: {self.outcome}"

@@ -1,0 +1,29 @@
+"""Read paths for the API and admin."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+
+from clients.models import Client
+from messaging.models import Attempt, VerifyRequests
+
+
+def request_list(*, client: Client, flag: str | None = None, phone: str | None = None) -> QuerySet[VerifyRequests]:
+    queryset = VerifyRequests.objects.filter(request_sender=client).select_related("system")
+    if flag:
+        # Clients see in-flight requests as PENDING, so filtering by PENDING includes them.
+        flags = [flag, VerifyRequests.Flag.SENDING] if flag == VerifyRequests.Flag.PENDING else [flag]
+        queryset = queryset.filter(flag__in=flags)
+    if phone:
+        queryset = queryset.filter(phone=phone)
+    return queryset.order_by("-created_at", "-id")
+
+
+def request_get(*, client: Client, request_id: int) -> VerifyRequests | None:
+    attempts = Prefetch("attempts", queryset=Attempt.objects.select_related("engine").order_by("created_at", "id"))
+    return (
+        VerifyRequests.objects.filter(request_sender=client, id=request_id)
+        .select_related("system")
+        .prefetch_related(attempts)
+        .first()
+    )

@@ -1,0 +1,266 @@
+"""Delivery: claim requests, walk their engines in priority order, record every attempt.
+
+This is the only place that knows about failover. Adapters (``providers``) send one message to one
+provider and say what happened; here we decide what happens next.
+
+A pass over a batch of claimed requests runs in waves: every request still unsent is tried at its
+next engine, all of them concurrently; then the results are written, and the next wave tries the
+next engine for those that failed. A request that runs out of engines is scheduled for another
+round (exponential backoff with jitter) or, past the round or age limit, ends ``FAILED``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from common.masking import mask_phone
+from common.sealing import unseal
+from messaging import breaker, events
+from messaging.models import Attempt, Engine, TemplatesEngine, VerifyRequests
+from messaging.publishing import publish_requests
+from messaging.transport import SendJob, send_all
+from providers.base import EngineConfig, Message, Outcome, SendResult
+from providers.registry import get_adapter_class
+
+logger = logging.getLogger(__name__)
+Flag = VerifyRequests.Flag
+
+
+@dataclass
+class _Plan:
+    """One claimed request and the engines it may still try, best first."""
+
+    request: VerifyRequests
+    tokens: dict[str, str]
+    routes: list[TemplatesEngine]
+    tries: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def next_route(self) -> TemplatesEngine | None:
+        return self.routes.pop(0) if self.routes else None
+
+
+def requests_claim(*, request_ids: Iterable[int], now: datetime | None = None) -> list[VerifyRequests]:
+    """Take due waiting requests for this worker (compare-and-set on the flag); return those won."""
+    now = now or timezone.now()
+    lease = timedelta(seconds=settings.SMS_GATEWAY["LEASE_SECONDS"])
+    claimed: list[VerifyRequests] = []
+    for request_id in request_ids:
+        token = uuid.uuid4()
+        won = VerifyRequests.objects.filter(id=request_id, flag=Flag.PENDING, next_attempt_at__lte=now).update(
+            flag=Flag.SENDING, lease_token=token, lease_expires_at=now + lease, updated_at=now
+        )
+        if won:
+            claimed.append(VerifyRequests.objects.select_related("template").get(id=request_id))
+    return claimed
+
+
+def requests_deliver(*, request_ids: Sequence[int]) -> None:
+    """Claim and deliver the given requests. Safe to call any number of times for the same ids."""
+    claimed = requests_claim(request_ids=request_ids)
+    if claimed:
+        _deliver_claimed(claimed)
+
+
+def _routes_by_template(template_ids: set[int]) -> dict[int, list[TemplatesEngine]]:
+    routes: dict[int, list[TemplatesEngine]] = {template_id: [] for template_id in template_ids}
+    mappings = (
+        TemplatesEngine.objects.select_related("engine", "template")
+        .filter(template__template_id__in=template_ids, engine__enabled=True)
+        .order_by("engine__priority", "engine_id")
+    )
+    for mapping in mappings:
+        routes[mapping.template.template_id].append(mapping)
+    return routes
+
+
+def _job(plan: _Plan, route: TemplatesEngine) -> SendJob:
+    engine: Engine = route.engine
+    adapter = get_adapter_class(engine.kind)(
+        EngineConfig(
+            api_url=engine.api_url,
+            token=engine.provider_token,
+            connect_timeout=engine.connect_timeout,
+            read_timeout=engine.read_timeout,
+        )
+    )
+    params = {route.token_keys.get(name, name): value for name, value in plan.tokens.items()}
+    message = Message(phone=plan.request.phone, template_code=route.template_code, params=params)
+    return SendJob(adapter=adapter, message=message, engine_id=engine.id, max_in_flight=engine.max_in_flight)
+
+
+def _deliver_claimed(claimed: list[VerifyRequests]) -> None:
+    now = timezone.now()
+    routes = _routes_by_template({request.template_id for request in claimed})
+    plans: list[_Plan] = []
+    for request in claimed:
+        if request.send_before and now >= request.send_before:
+            _finish(request, flag=Flag.FAILED, error="expired before it could be sent")
+            continue
+        plans.append(_Plan(request, unseal(request.token_value), list(routes.get(request.template_id, []))))
+
+    while plans:
+        wave: list[tuple[_Plan, TemplatesEngine, Attempt]] = []
+        exhausted: list[_Plan] = []
+        skipped: list[Attempt] = []
+        for plan in plans:
+            route = _next_open_route(plan, skipped)
+            if route is None:
+                exhausted.append(plan)
+                continue
+            wave.append((plan, route, _attempt(plan, route, Attempt.Outcome.IN_FLIGHT)))
+        Attempt.objects.bulk_create(skipped + [attempt for _, _, attempt in wave])
+
+        results = send_all([_job(plan, route) for plan, route, _ in wave])
+        plans = []
+        for (plan, route, attempt), result in zip(wave, results, strict=True):
+            plan.tries += 1
+            _apply_result(attempt, result)
+            breaker.breaker_record(route.engine_id, healthy=result.outcome is not Outcome.TRY_NEXT)
+            if result.outcome is Outcome.SENT:
+                _finish(plan.request, flag=Flag.DONE, tries=plan.tries, route=route, message_id=result.message_id)
+            elif result.outcome is Outcome.RECIPIENT_REJECTED:
+                _finish(plan.request, flag=Flag.FAILED, tries=plan.tries, error=_describe(route, result))
+            else:
+                plan.errors.append(_describe(route, result))
+                if plan.routes:
+                    events.failover(plan.request, route.engine, result)
+                plans.append(plan)
+        Attempt.objects.bulk_update(
+            [attempt for _, _, attempt in wave],
+            ["outcome", "error_code", "error_message", "http_status", "latency_ms"],
+        )
+        for plan in exhausted:
+            _end_round(plan)
+
+
+def _next_open_route(plan: _Plan, skipped: list[Attempt]) -> TemplatesEngine | None:
+    while (route := plan.next_route()) is not None:
+        if breaker.breaker_allows(route.engine_id):
+            return route
+        attempt = _attempt(plan, route, Attempt.Outcome.SKIPPED)
+        attempt.error_message = "skipped: breaker open"
+        skipped.append(attempt)
+        plan.errors.append(f"{route.engine.name}: breaker open")
+    return None
+
+
+def _attempt(plan: _Plan, route: TemplatesEngine, outcome: str) -> Attempt:
+    return Attempt(
+        request_id=plan.request.id,
+        engine_id=route.engine_id,
+        round=plan.request.rounds + 1,
+        outcome=outcome,
+    )
+
+
+def _apply_result(attempt: Attempt, result: SendResult) -> None:
+    if result.outcome is Outcome.SENT:
+        attempt.outcome = Attempt.Outcome.SENT
+    elif result.outcome is Outcome.RECIPIENT_REJECTED:
+        attempt.outcome = Attempt.Outcome.REJECTED
+    else:
+        attempt.outcome = Attempt.Outcome.TIMEOUT if result.timed_out else Attempt.Outcome.FAILED
+    attempt.error_code = result.error_code[:32]
+    attempt.error_message = result.error_message[:255]
+    attempt.http_status = result.http_status
+    attempt.latency_ms = result.latency_ms
+
+
+def _describe(route: TemplatesEngine, result: SendResult) -> str:
+    return f"{route.engine.name}: {result.error_code or result.outcome.value} {result.error_message}".strip()[:255]
+
+
+def _finish(
+    request: VerifyRequests,
+    *,
+    flag: str,
+    tries: int = 0,
+    route: TemplatesEngine | None = None,
+    message_id: str = "",
+    error: str = "",
+) -> None:
+    now = timezone.now()
+    # Only the holder of the lease may finish: a request taken back by the sweeper is someone else's.
+    updated = VerifyRequests.objects.filter(id=request.id, flag=Flag.SENDING, lease_token=request.lease_token).update(
+        flag=flag,
+        tries=F("tries") + tries,
+        rounds=F("rounds") + 1,
+        system_id=route.engine_id if route else None,
+        provider_message_id=message_id[:64],
+        last_error=error[:255],
+        lease_token=None,
+        lease_expires_at=None,
+        completed_at=now,
+        updated_at=now,
+    )
+    if updated and flag == Flag.FAILED:
+        events.request_failed(request, error)
+    if updated:
+        logger.info("request %s %s (tries +%s) to %s", request.id, flag, tries, mask_phone(request.phone))
+
+
+def _end_round(plan: _Plan) -> None:
+    request = plan.request
+    gateway = settings.SMS_GATEWAY
+    now = timezone.now()
+    rounds = request.rounds + 1
+    error = "; ".join(plan.errors)[-255:] or "no enabled engine has a mapping for this template"
+    age = (now - request.queued_at).total_seconds()
+    delay = _backoff(rounds)
+    out_of_time = age + delay >= gateway["MAX_AGE_SECONDS"] or (
+        request.send_before is not None and now + timedelta(seconds=delay) >= request.send_before
+    )
+    if rounds >= gateway["MAX_ROUNDS"] or out_of_time or not plan.errors:
+        _finish(request, flag=Flag.FAILED, tries=plan.tries, error=error)
+        return
+    with transaction.atomic():
+        updated = VerifyRequests.objects.filter(
+            id=request.id, flag=Flag.SENDING, lease_token=request.lease_token
+        ).update(
+            flag=Flag.PENDING,
+            tries=F("tries") + plan.tries,
+            rounds=rounds,
+            last_error=error,
+            next_attempt_at=now + timedelta(seconds=delay),
+            lease_token=None,
+            lease_expires_at=None,
+            updated_at=now,
+        )
+        if updated:
+            publish_requests([request.id], countdown=delay)
+
+
+def _backoff(rounds: int) -> float:
+    """Exponential backoff with jitter, so that a provider coming back is not hit by a thundering herd."""
+    gateway = settings.SMS_GATEWAY
+    base = gateway["BACKOFF_BASE_SECONDS"] * (2 ** (rounds - 1))
+    return float(min(gateway["BACKOFF_MAX_SECONDS"], base * random.uniform(0.5, 1.5)))  # noqa: S311
+
+
+def requests_reclaim_expired(*, now: datetime | None = None) -> int:
+    """Give back requests whose worker died mid-send; their unfinished attempts count as timeouts."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        stale = list(
+            VerifyRequests.objects.filter(flag=Flag.SENDING, lease_expires_at__lt=now).values_list("id", flat=True)
+        )
+        if not stale:
+            return 0
+        # The provider may have accepted the lost call: recorded as a timeout, the duplicate risk is visible.
+        Attempt.objects.filter(request_id__in=stale, outcome=Attempt.Outcome.IN_FLIGHT).update(
+            outcome=Attempt.Outcome.TIMEOUT, error_code="worker_lost", error_message="worker lost during the call"
+        )
+        return VerifyRequests.objects.filter(
+            Q(id__in=stale), flag=Flag.SENDING, lease_expires_at__lt=now
+        ).update(flag=Flag.PENDING, lease_token=None, lease_expires_at=None, next_attempt_at=now, updated_at=now)

@@ -1,0 +1,26 @@
+"""Registers the sweeper in django-celery-beat's DatabaseScheduler after every migrate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import AppConfig
+from django.conf import settings
+from django.db.models.signals import post_migrate
+from django.dispatch import receiver
+
+SWEEPER_NAME = "check_pending_requests"
+
+
+@receiver(post_migrate)
+def register_periodic_tasks(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
+    if sender.name != "messaging":
+        return
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    every = settings.SMS_GATEWAY["SWEEP_INTERVAL_SECONDS"]
+    schedule, _ = IntervalSchedule.objects.using(using).get_or_create(every=every, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.using(using).update_or_create(
+        name=SWEEPER_NAME,
+        defaults={"task": "messaging.check_pending_requests", "interval": schedule, "enabled": True},
+    )

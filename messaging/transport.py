@@ -1,0 +1,73 @@
+"""One asyncio loop and one HTTP connection pool per worker process, shared by every task.
+
+Tasks are synchronous (Django's ORM is), but provider calls are many and slow, so they run
+concurrently on a background event loop. Keeping the loop and its aiohttp session for the life of
+the process keeps connections to providers open between tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aiohttp
+
+from providers.base import Message, ProviderAdapter, SendResult
+
+
+@dataclass(frozen=True)
+class SendJob:
+    adapter: ProviderAdapter
+    message: Message
+    engine_id: int
+    max_in_flight: int
+
+
+class _Loop:
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.session: aiohttp.ClientSession | None = None
+        self.limits: dict[int, asyncio.Semaphore] = {}
+        threading.Thread(target=self.loop.run_forever, name="provider-io", daemon=True).start()
+
+    async def _session(self) -> aiohttp.ClientSession:
+        if self.session is None or self.session.closed:
+            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=30)
+            self.session = aiohttp.ClientSession(connector=connector, raise_for_status=False)
+        return self.session
+
+    async def _one(self, session: aiohttp.ClientSession, job: SendJob) -> SendResult:
+        # Per-engine cap, so a burst never exceeds what a provider's rate limit allows from us.
+        limit = self.limits.get(job.engine_id)
+        if limit is None:
+            limit = self.limits[job.engine_id] = asyncio.Semaphore(max(1, job.max_in_flight))
+        async with limit:
+            return await job.adapter.send(session, job.message)
+
+    async def gather(self, jobs: Sequence[SendJob]) -> list[SendResult]:
+        session = await self._session()
+        return list(await asyncio.gather(*(self._one(session, job) for job in jobs)))
+
+
+_state: tuple[int, _Loop] | None = None
+_lock = threading.Lock()
+
+
+def _loop() -> _Loop:
+    global _state
+    with _lock:
+        # A forked pool child inherits the parent's object but not its thread: start its own.
+        if _state is None or _state[0] != os.getpid():
+            _state = (os.getpid(), _Loop())
+        return _state[1]
+
+
+def send_all(jobs: Sequence[SendJob]) -> list[SendResult]:
+    """Send every job concurrently and return the results in the same order."""
+    if not jobs:
+        return []
+    runner = _loop()
+    return asyncio.run_coroutine_threadsafe(runner.gather(jobs), runner.loop).result()

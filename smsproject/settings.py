@@ -1,0 +1,250 @@
+"""Settings for the SMS verification gateway.
+
+Every environment variable the project reads is read here and nowhere else; other modules read
+``django.conf.settings`` at call time. `.env.example` lists them all.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / "data"))
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    SECRET_KEY = "insecure-development-key-only-used-with-debug-on"  # noqa: S105
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if not DEBUG else "*")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "django_celery_beat",
+    "common",
+    "clients",
+    "providers",
+    "messaging",
+    "verifications",
+]
+
+MIDDLEWARE = [
+    "common.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "smsproject.urls"
+WSGI_APPLICATION = "smsproject.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+# --- Database -----------------------------------------------------------------------------------
+SQLITE_PATH = DATA_DIR / "db.sqlite3"
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{SQLITE_PATH}",
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and beat are separate processes sharing one file: WAL lets readers run beside the
+    # writer, IMMEDIATE takes the write lock up front so two writers queue instead of deadlocking.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+    # Tests run a real worker process, so the test database must be a file both can open.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_db.sqlite3")}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache: rate limits, circuit breakers and idempotency keys are shared by every process --------
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL.startswith("redis"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "gateway_cache",
+        }
+    }
+
+# --- Celery ---------------------------------------------------------------------------------------
+# The embedded default is kombu's filesystem transport: a folder that every process on the machine
+# shares, no server needed. Messages are files; it is polled, so it is for development, not load.
+BROKER_DIR = DATA_DIR / "broker"
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
+CELERY_BROKER_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+    "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+}
+if CELERY_BROKER_URL.startswith(("redis", "rediss")):
+    # A frozen or unreachable Redis must not hang the API's publish or a worker forever.
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(
+        {"socket_timeout": 3, "socket_connect_timeout": 1, "retry_on_timeout": False, "health_check_interval": 10}
+    )
+if CELERY_BROKER_URL.startswith("filesystem"):
+    for sub in ("out", "processed", "control"):
+        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(
+        {
+            "data_folder_in": str(BROKER_DIR / "out"),
+            "data_folder_out": str(BROKER_DIR / "out"),
+            "processed_folder": str(BROKER_DIR / "processed"),
+            "control_folder": str(BROKER_DIR / "control"),
+            "store_processed": False,
+        }
+    )
+# Why each of these: see docs/celery.md. The database row is the result, so results are ignored.
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 90)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing must never hang the API when the broker is down: fail fast, the outbox sweeper
+# publishes the request later.
+CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT", 1.0)
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_POOL_LIMIT = 10
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "UTC"
+CELERY_TASK_ALWAYS_EAGER = False
+
+# --- API ------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["clients.authentication.ClientTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["clients.authentication.IsClient"],
+    "DEFAULT_PARSER_CLASSES": ["common.parsers.LimitedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "common.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SMS verification gateway",
+    "DESCRIPTION": (
+        "Send verification SMS through SMS.IR and Kavenegar with failover. "
+        "Authenticate with `Authorization: Token <key>`. Every error has the shape "
+        '`{"error": {"code", "message", "fields"}}`.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024  # bodies over 16 KiB are refused with 413
+
+# --- Gateway behaviour ------------------------------------------------------------------------------
+SMS_GATEWAY = {
+    # Rounds over all engines before a request is FAILED, and the age after which it stops trying.
+    "MAX_ROUNDS": env_int("SMS_MAX_ROUNDS", 3),
+    "MAX_AGE_SECONDS": env_int("SMS_MAX_AGE_SECONDS", 300),
+    "BACKOFF_BASE_SECONDS": env_float("SMS_BACKOFF_BASE_SECONDS", 2.0),
+    "BACKOFF_MAX_SECONDS": env_float("SMS_BACKOFF_MAX_SECONDS", 60.0),
+    # A claimed request whose worker died is taken back after this lease.
+    "LEASE_SECONDS": env_int("SMS_LEASE_SECONDS", 120),
+    "SWEEP_INTERVAL_SECONDS": env_int("SMS_SWEEP_INTERVAL_SECONDS", 30),
+    "SWEEP_BATCH": env_int("SMS_SWEEP_BATCH", 500),
+    # The sweeper leaves requests due for less than this alone: their own publish is on its way.
+    "SWEEP_GRACE_SECONDS": env_int("SMS_SWEEP_GRACE_SECONDS", 5),
+    "TOKEN_MAX_LENGTH": 25,
+    # Countries whose numbers we send to (ISO 3166 codes); Iran only by default.
+    "ALLOWED_REGIONS": env_list("SMS_ALLOWED_REGIONS", "IR"),
+    # Circuit breaker per engine: consecutive retryable failures before it opens, and its cool-down.
+    "BREAKER_THRESHOLD": env_int("SMS_BREAKER_THRESHOLD", 5),
+    "BREAKER_COOLDOWN_SECONDS": env_float("SMS_BREAKER_COOLDOWN_SECONDS", 30.0),
+    # Key for sealing token values at rest; defaults to one derived from SECRET_KEY.
+    "TOKEN_SEAL_KEY": os.environ.get("TOKEN_SEAL_KEY", ""),
+}
+
+# --- Sentry ---------------------------------------------------------------------------------------
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+SENTRY_ENVIRONMENT = os.environ.get("SENTRY_ENVIRONMENT", "production")
+
+# --- Static, i18n, logging --------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"mask_pii": {"()": "common.masking.MaskingFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_pii"]}
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}
+
+from smsproject.sentry import init_sentry  # noqa: E402  (needs the values above)
+
+init_sentry(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT)

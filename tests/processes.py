@@ -1,0 +1,108 @@
+"""Starting and stopping the real processes integration tests need: the simulator and a worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(predicate: Any, timeout: float, interval: float = 0.05, message: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+class Simulator:
+    """The provider simulator as a subprocess on 127.0.0.1, with its control API."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "providers.simulator", "--host", "127.0.0.1", "--port", "0"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        assert line.startswith("SIMULATOR_LISTENING"), line
+        self.url = line.split()[1].rstrip("/")
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback only)
+            return json.loads(response.read() or b"null")
+
+    def reset(self) -> None:
+        self.call("POST", "/_sim/reset", {})
+
+    def fault(self, provider: str, mode: str, **options: Any) -> None:
+        self.call("POST", "/_sim/fault", {"provider": provider, "mode": mode, **options})
+
+    def received(self, provider: str | None = None) -> list[dict[str, Any]]:
+        query = f"?provider={provider}" if provider else ""
+        return list(self.call("GET", f"/_sim/received{query}")["requests"])
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+class Worker:
+    """A real Celery worker process on the test database and broker."""
+
+    def __init__(self, env: dict[str, str], concurrency: int = 2) -> None:
+        self.env = env
+        self.concurrency = concurrency
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = ROOT / "data" / f"worker-{os.getpid()}.log"
+
+    def start(self) -> None:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable, "-m", "celery", "-A", "smsproject", "worker", "-l", "INFO",
+                    f"--concurrency={self.concurrency}", "--without-gossip", "--without-mingle",
+                    "--without-heartbeat", "-n", f"test-{os.getpid()}@%h",
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_for(lambda: b"ready." in self.log.read_bytes(), timeout=60, message="worker ready")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
