@@ -42,3 +42,12 @@ def request_failed(request: VerifyRequests, error: str) -> None:
 def _first_code(error: str) -> str:
     parts = error.split(":", 1)
     return parts[1].strip().split(" ", 1)[0] if len(parts) == 2 and parts[1].strip() else "none"
+
+
+def configuration_error(engine: Engine, error: str) -> None:
+    logger.error("engine %s is misconfigured: %s", engine.name, error)
+    with sentry_sdk.new_scope() as scope:
+        scope.set_tag("engine", engine.name)
+        scope.set_tag("error_code", "config_error")
+        scope.set_level("error")
+        sentry_sdk.capture_message(f"SMS engine {engine.name} is misconfigured")

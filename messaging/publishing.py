@@ -34,10 +34,11 @@ def publish_now(request_ids: Sequence[int], *, countdown: float = 0) -> int:
                 published += 1
     except Exception as exc:  # any broker failure: the sweeper is the safety net
         logger.warning(
-            "broker unavailable, %s of %s publishes deferred to the sweeper: %s",
+            "broker unavailable, %s of %s publishes deferred to the sweeper: %s: %s",
             len(request_ids) - published,
             len(request_ids),
             type(exc).__name__,
+            exc,
         )
     return published
 

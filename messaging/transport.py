@@ -8,6 +8,7 @@ the process keeps connections to providers open between tasks.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import threading
 from collections.abc import Sequence
@@ -47,6 +48,10 @@ class _Loop:
         async with limit:
             return await job.adapter.send(session, job.message)
 
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+
     async def gather(self, jobs: Sequence[SendJob]) -> list[SendResult]:
         session = await self._session()
         return list(await asyncio.gather(*(self._one(session, job) for job in jobs)))
@@ -62,6 +67,7 @@ def _loop() -> _Loop:
         # A forked pool child inherits the parent's object but not its thread: start its own.
         if _state is None or _state[0] != os.getpid():
             _state = (os.getpid(), _Loop())
+            atexit.register(_close, _state[1])
         return _state[1]
 
 
@@ -71,3 +77,9 @@ def send_all(jobs: Sequence[SendJob]) -> list[SendResult]:
         return []
     runner = _loop()
     return asyncio.run_coroutine_threadsafe(runner.gather(jobs), runner.loop).result()
+
+
+def _close(runner: _Loop) -> None:
+    # Closing the pool politely at exit keeps aiohttp from complaining while the interpreter shuts down.
+    if os.getpid() == (_state[0] if _state else None):
+        asyncio.run_coroutine_threadsafe(runner.close(), runner.loop).result(timeout=5)

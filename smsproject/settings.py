@@ -133,6 +133,9 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
 CELERY_BROKER_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
     "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+    # A publisher (the API) tries the broker once and moves on: the outbox sweeper re-publishes.
+    # The worker's own reconnect loop passes its own retry count and is not affected.
+    "max_retries": 0,
 }
 if CELERY_BROKER_URL.startswith(("redis", "rediss")):
     # A frozen or unreachable Redis must not hang the API's publish or a worker forever.

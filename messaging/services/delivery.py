@@ -30,6 +30,7 @@ from messaging.models import Attempt, Engine, TemplatesEngine, VerifyRequests
 from messaging.publishing import publish_requests
 from messaging.transport import SendJob, send_all
 from providers.base import EngineConfig, Message, Outcome, SendResult
+from providers.exceptions import ProviderConfigurationError
 from providers.registry import get_adapter_class
 
 logger = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ def _deliver_claimed(claimed: list[VerifyRequests]) -> None:
             wave.append((plan, route, _attempt(plan, route, Attempt.Outcome.IN_FLIGHT)))
         Attempt.objects.bulk_create(skipped + [attempt for _, _, attempt in wave])
 
-        results = send_all([_job(plan, route) for plan, route, _ in wave])
+        results = _send_wave([(plan, route) for plan, route, _ in wave])
         plans = []
         for (plan, route, attempt), result in zip(wave, results, strict=True):
             plan.tries += 1
@@ -142,6 +143,20 @@ def _deliver_claimed(claimed: list[VerifyRequests]) -> None:
         )
         for plan in exhausted:
             _end_round(plan)
+
+
+def _send_wave(pairs: list[tuple[_Plan, TemplatesEngine]]) -> list[SendResult]:
+    """Send one wave; an engine whose configuration is unusable fails its attempt without a call."""
+    jobs: list[SendJob] = []
+    broken: dict[int, SendResult] = {}
+    for index, (plan, route) in enumerate(pairs):
+        try:
+            jobs.append(_job(plan, route))
+        except ProviderConfigurationError as exc:
+            events.configuration_error(route.engine, str(exc))
+            broken[index] = SendResult(Outcome.TRY_NEXT, error_code="config_error", error_message=str(exc)[:200])
+    sent = iter(send_all(jobs))
+    return [broken[index] if index in broken else next(sent) for index in range(len(pairs))]
 
 
 def _next_open_route(plan: _Plan, skipped: list[Attempt]) -> TemplatesEngine | None:

@@ -1,0 +1,62 @@
+"""A gateway wired to the provider simulator: SMS.IR first, Kavenegar second, one template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from common.sealing import seal
+from messaging.models import Engine, Templates, VerifyRequests
+from messaging.services.config import providers_load
+from tests.processes import Simulator
+
+PHONE = "+989121234567"
+
+
+def gateway_config(sim_url: str, *, read_timeout: float = 2.0) -> dict[str, Any]:
+    return {
+        "engines": [
+            {
+                "name": "smsir", "kind": "smsir", "api_url": f"{sim_url}/smsir", "provider_token": "smsir-test-key",
+                "priority": 10, "connect_timeout": 1, "read_timeout": read_timeout,
+            },
+            {
+                "name": "kavenegar", "kind": "kavenegar", "api_url": f"{sim_url}/kavenegar",
+                "provider_token": "kavenegar-test-key", "priority": 20, "connect_timeout": 1,
+                "read_timeout": read_timeout,
+            },
+        ],
+        "templates": [
+            {
+                "template_id": 1,
+                "name": "login",
+                "token_names": ["code"],
+                "engines": {
+                    "smsir": {"template_code": "100000", "token_keys": {"code": "CODE"}},
+                    "kavenegar": {"template_code": "verify", "token_keys": {"code": "token"}},
+                },
+            }
+        ],
+    }
+
+
+@pytest.fixture
+def gateway(sim: Simulator, db: Any) -> Simulator:
+    providers_load(data=gateway_config(sim.url, read_timeout=0.8))
+    return sim
+
+
+def new_request(client: Any, *, code: str = "123456", phone: str = PHONE, **fields: Any) -> VerifyRequests:
+    """A stored PENDING request, as the API would store it, without publishing it."""
+    return VerifyRequests.objects.create(
+        request_sender=client,
+        phone=phone,
+        template=Templates.objects.get(template_id=1),
+        token_value=seal({"code": code}),
+        **fields,
+    )
+
+
+def engine(name: str) -> Engine:
+    return Engine.objects.get(name=name)
