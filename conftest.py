@@ -28,11 +28,17 @@ def api_client_key(db: Any) -> tuple[Any, str]:
     return client_create(name=f"client-{os.urandom(4).hex()}")
 
 
+class GatewayAPIClient(APIClient):
+    """An API client authenticated as ``gateway_client``."""
+
+    gateway_client: Any
+
+
 @pytest.fixture
-def api(api_client_key: tuple[Any, str]) -> APIClient:
-    client = APIClient()
+def api(api_client_key: tuple[Any, str]) -> GatewayAPIClient:
+    client = GatewayAPIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {api_client_key[1]}")
-    client.gateway_client = api_client_key[0]  # type: ignore[attr-defined]
+    client.gateway_client = api_client_key[0]
     return client
 
 

@@ -37,3 +37,11 @@ class ClientTokenAuthentication(authentication.BaseAuthentication):
 class IsClient(permissions.BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         return isinstance(request.user, Client)
+
+
+def request_client(request: Request) -> Client:
+    """The authenticated client of a request that passed ``IsClient``."""
+    client = request.user
+    if not isinstance(client, Client):
+        raise exceptions.NotAuthenticated()
+    return client

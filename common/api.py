@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from rest_framework import serializers
 
+from common.conf import gateway_settings
 from common.phones import InvalidPhone, normalize_phone
 
 
@@ -45,7 +45,7 @@ class PhoneField(serializers.CharField):
     def to_internal_value(self, data: Any) -> str:
         text = super().to_internal_value(data)
         try:
-            return normalize_phone(text, allowed_regions=tuple(settings.SMS_GATEWAY["ALLOWED_REGIONS"]))
+            return normalize_phone(text, allowed_regions=tuple(gateway_settings()["ALLOWED_REGIONS"]))
         except InvalidPhone:
             self.fail("invalid_phone")
             raise  # unreachable: fail() raises

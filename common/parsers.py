@@ -18,7 +18,8 @@ class LimitedJSONParser(JSONParser):
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
             raise ApplicationError("The request body is over 16 KiB.", code="payload_too_large", status_code=413)
+        # RecursionError: nesting deeper than the interpreter's limit fits easily in 16 KiB.
         try:
             return json.loads(raw.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ParseError("The body is not valid JSON.") from exc

@@ -11,6 +11,8 @@ from typing import Any
 from cryptography.fernet import Fernet
 from django.conf import settings
 
+from common.conf import gateway_settings
+
 
 @lru_cache(maxsize=4)
 def _fernet(secret: str) -> Fernet:
@@ -19,7 +21,7 @@ def _fernet(secret: str) -> Fernet:
 
 
 def _current() -> Fernet:
-    return _fernet(settings.SMS_GATEWAY["TOKEN_SEAL_KEY"] or settings.SECRET_KEY)
+    return _fernet(gateway_settings()["TOKEN_SEAL_KEY"] or settings.SECRET_KEY)
 
 
 def seal(value: Any) -> str:

@@ -25,7 +25,17 @@ class EngineForm(forms.ModelForm):  # type: ignore[type-arg]
 
     class Meta:
         model = Engine
-        fields = "__all__"
+        fields = [
+            "name",
+            "kind",
+            "api_url",
+            "provider_token",
+            "priority",
+            "enabled",
+            "connect_timeout",
+            "read_timeout",
+            "max_in_flight",
+        ]
 
     def clean_provider_token(self) -> str:
         token = self.cleaned_data.get("provider_token") or ""
@@ -73,9 +83,16 @@ class AttemptInline(admin.TabularInline):  # type: ignore[type-arg]
     model = Attempt
     extra = 0
     can_delete = False
-    fields = readonly_fields = [
-        "engine", "round", "outcome", "error_code", "error_message", "http_status", "latency_ms", "created_at"
-    ]
+    fields = readonly_fields = (
+        "engine",
+        "round",
+        "outcome",
+        "error_code",
+        "error_message",
+        "http_status",
+        "latency_ms",
+        "created_at",
+    )
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -90,9 +107,9 @@ class VerifyRequestsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_select_related = ["system", "template"]
     inlines = [AttemptInline]
     actions = ["requeue"]
-    exclude = ["token_value", "lease_token"]
+    exclude = ("token_value", "lease_token")
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:  # type: ignore[override]
         return [field.name for field in self.model._meta.fields if field.name not in self.exclude]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

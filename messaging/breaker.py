@@ -10,8 +10,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.cache import cache
+
+from common.conf import gateway_settings
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ def _keys(engine_id: int) -> tuple[str, str, str]:
 
 
 def _config() -> tuple[int, float]:
-    gateway = settings.SMS_GATEWAY
+    gateway = gateway_settings()
     return int(gateway["BREAKER_THRESHOLD"]), float(gateway["BREAKER_COOLDOWN_SECONDS"])
 
 

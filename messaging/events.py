@@ -18,7 +18,10 @@ logger = logging.getLogger("messaging.events")
 
 def failover(request: VerifyRequests, engine: Engine, result: SendResult) -> None:
     logger.warning(
-        "failover: request %s to %s, %s failed with %s", request.id, mask_phone(request.phone), engine.name,
+        "failover: request %s to %s, %s failed with %s",
+        request.id,
+        mask_phone(request.phone),
+        engine.name,
         result.error_code,
     )
     with sentry_sdk.new_scope() as scope:

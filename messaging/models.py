@@ -105,7 +105,9 @@ class VerifyRequests(models.Model):
         null=True, blank=True, help_text="Never send after this (a verification code that expired)."
     )
     created_at = models.DateTimeField(default=timezone.now)
-    queued_at = models.DateTimeField(default=timezone.now, help_text="Accepted or re-queued; its age limit counts from here.")
+    queued_at = models.DateTimeField(
+        default=timezone.now, help_text="Accepted or re-queued; its age limit counts from here."
+    )
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -26,12 +27,12 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
+    return int(value) if value else default
 
 
 def env_float(name: str, default: float) -> float:
     value = os.environ.get(name)
-    return float(value) if value not in (None, "") else default
+    return float(value) if value else default
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -43,7 +44,7 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "insecure-development-key-only-used-with-debug-on"  # noqa: S105
+    SECRET_KEY = "insecure-development-key-only-used-with-debug-on"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if not DEBUG else "*")
 
 INSTALLED_APPS = [
@@ -131,7 +132,7 @@ else:
 BROKER_DIR = DATA_DIR / "broker"
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
 CELERY_BROKER_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
     "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
     # A publisher (the API) tries the broker once and moves on: the outbox sweeper re-publishes.
     # The worker's own reconnect loop passes its own retry count and is not affected.
@@ -203,7 +204,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024  # bodies over 16 KiB are refused with 4
 FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 behaviour now, and no warning
 
 # --- Gateway behaviour ------------------------------------------------------------------------------
-SMS_GATEWAY = {
+SMS_GATEWAY: dict[str, Any] = {
     # Rounds over all engines before a request is FAILED, and the age after which it stops trying.
     "MAX_ROUNDS": env_int("SMS_MAX_ROUNDS", 3),
     "MAX_AGE_SECONDS": env_int("SMS_MAX_AGE_SECONDS", 300),
@@ -243,9 +244,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"mask_pii": {"()": "common.masking.MaskingFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_pii"]}
-    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_pii"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
 

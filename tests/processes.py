@@ -54,7 +54,7 @@ class Simulator:
         request = urllib.request.Request(
             self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
         )
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback only)
+        with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read() or b"null")
 
     def reset(self) -> None:
@@ -86,9 +86,20 @@ class Worker:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [
-                    sys.executable, "-m", "celery", "-A", "smsproject", "worker", "-l", "INFO",
-                    f"--concurrency={self.concurrency}", "--without-gossip", "--without-mingle",
-                    "--without-heartbeat", "-n", f"test-{os.getpid()}@%h",
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "smsproject",
+                    "worker",
+                    "-l",
+                    "INFO",
+                    f"--concurrency={self.concurrency}",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "-n",
+                    f"test-{os.getpid()}@%h",
                 ],
                 cwd=ROOT,
                 env=self.env,

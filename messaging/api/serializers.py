@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from common.api import StrictSerializer, PhoneField
+from common.api import PhoneField, StrictSerializer
 from messaging.models import Attempt, VerifyRequests
 
 
@@ -26,7 +26,16 @@ class AttemptSerializer(serializers.ModelSerializer[Attempt]):
 
     class Meta:
         model = Attempt
-        fields = ["engine", "round", "outcome", "error_code", "error_message", "http_status", "latency_ms", "created_at"]
+        fields = [
+            "engine",
+            "round",
+            "outcome",
+            "error_code",
+            "error_message",
+            "http_status",
+            "latency_ms",
+            "created_at",
+        ]
 
 
 class SendRequestSerializer(serializers.ModelSerializer[VerifyRequests]):

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clients.authentication import request_client
 from common.openapi import AUTH_EXAMPLES, BODY_EXAMPLES, NOT_FOUND, error_example, error_responses, field_example
 from messaging import selectors
 from messaging.api.serializers import (
@@ -42,12 +43,24 @@ _DONE = {
     "completed_at": "2026-11-27T10:00:01Z",
     "attempts": [
         {
-            "engine": "smsir", "round": 1, "outcome": "failed", "error_code": "http_500",
-            "error_message": "HTTP 500", "http_status": 500, "latency_ms": 31, "created_at": "2026-11-27T10:00:00Z",
+            "engine": "smsir",
+            "round": 1,
+            "outcome": "failed",
+            "error_code": "http_500",
+            "error_message": "HTTP 500",
+            "http_status": 500,
+            "latency_ms": 31,
+            "created_at": "2026-11-27T10:00:00Z",
         },
         {
-            "engine": "kavenegar", "round": 1, "outcome": "sent", "error_code": "", "error_message": "",
-            "http_status": 200, "latency_ms": 120, "created_at": "2026-11-27T10:00:00Z",
+            "engine": "kavenegar",
+            "round": 1,
+            "outcome": "sent",
+            "error_code": "",
+            "error_message": "",
+            "http_status": 200,
+            "latency_ms": 120,
+            "created_at": "2026-11-27T10:00:00Z",
         },
     ],
 }
@@ -62,7 +75,9 @@ _SEND_ERRORS = [
     field_example(400, "token_value.code", "empty_token", "A token value may not be empty."),
     field_example(400, "token_value.code", "token_too_long", "A token value is at most 25 characters."),
     field_example(
-        400, "token_value.code", "token_invalid_characters",
+        400,
+        "token_value.code",
+        "token_invalid_characters",
         "A token value may hold letters, digits, '-', '_' and '.' only (no spaces).",
     ),
     error_example(429, "rate_limited", "Too many messages to this number; retry after 120 seconds."),
@@ -102,9 +117,11 @@ class SendSmsView(APIView):
         data = serializer.validated_data
         template = template_get(template_id=data["template_id"])
         tokens = template_tokens(template=template, token_value=data["token_value"])
-        created = request_create(client=request.user, phone=data["phone"], template=template, tokens=tokens)
+        created = request_create(client=request_client(request), phone=data["phone"], template=template, tokens=tokens)
         location = reverse("sendsms-detail", kwargs={"request_id": created.id})
-        return Response(SendRequestSerializer(created).data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+        return Response(
+            SendRequestSerializer(created).data, status=status.HTTP_202_ACCEPTED, headers={"Location": location}
+        )
 
     @extend_schema(
         operation_id="sendsms_list",
@@ -125,7 +142,9 @@ class SendSmsView(APIView):
         filters = SendRequestFilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         queryset = selectors.request_list(
-            client=request.user, flag=filters.validated_data.get("flag"), phone=filters.validated_data.get("phone")
+            client=request_client(request),
+            flag=filters.validated_data.get("flag"),
+            phone=filters.validated_data.get("phone"),
         )
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
@@ -144,9 +163,7 @@ class SendSmsDetailView(APIView):
         ],
     )
     def get(self, request: Request, request_id: int) -> Response:
-        found = selectors.request_get(client=request.user, request_id=request_id)
+        found = selectors.request_get(client=request_client(request), request_id=request_id)
         if found is None:
             raise NotFound()
         return Response(SendRequestDetailSerializer(found).data)
-
-

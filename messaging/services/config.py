@@ -16,8 +16,16 @@ from messaging.models import Engine, Templates, TemplatesEngine
 from providers.registry import ADAPTERS
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_ENGINE_FIELDS = {"kind", "api_url", "provider_token", "priority", "enabled", "connect_timeout", "read_timeout",
-                  "max_in_flight"}
+_ENGINE_FIELDS = {
+    "kind",
+    "api_url",
+    "provider_token",
+    "priority",
+    "enabled",
+    "connect_timeout",
+    "read_timeout",
+    "max_in_flight",
+}
 
 
 class ConfigError(ValueError):
@@ -96,8 +104,8 @@ def providers_load(*, data: dict[str, Any]) -> LoadSummary:
         )
         summary.templates += 1
         for engine_name, mapping in (item.get("engines") or {}).items():
-            engine = engines.get(engine_name) or Engine.objects.filter(name=engine_name).first()
-            if engine is None:
+            found = engines.get(engine_name) or Engine.objects.filter(name=engine_name).first()
+            if found is None:
                 raise ConfigError(f"{where}: unknown engine {engine_name!r}")
             if not isinstance(mapping, dict) or not mapping.get("template_code"):
                 raise ConfigError(f"{where}.engines.{engine_name}: needs 'template_code'")
@@ -106,7 +114,7 @@ def providers_load(*, data: dict[str, Any]) -> LoadSummary:
             if missing:
                 raise ConfigError(f"{where}.engines.{engine_name}: token_keys lacks {missing}")
             TemplatesEngine.objects.update_or_create(
-                engine=engine,
+                engine=found,
                 template=template,
                 defaults={"template_code": str(mapping["template_code"]), "token_keys": token_keys},
             )

@@ -18,11 +18,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from common.conf import gateway_settings
 from common.masking import mask_phone
 from common.sealing import unseal
 from messaging import breaker, events
@@ -54,7 +54,7 @@ class _Plan:
 def requests_claim(*, request_ids: Iterable[int], now: datetime | None = None) -> list[VerifyRequests]:
     """Take due waiting requests for this worker (compare-and-set on the flag); return those won."""
     now = now or timezone.now()
-    lease = timedelta(seconds=settings.SMS_GATEWAY["LEASE_SECONDS"])
+    lease = timedelta(seconds=gateway_settings()["LEASE_SECONDS"])
     claimed: list[VerifyRequests] = []
     for request_id in request_ids:
         token = uuid.uuid4()
@@ -227,7 +227,7 @@ def _finish(
 
 def _end_round(plan: _Plan) -> None:
     request = plan.request
-    gateway = settings.SMS_GATEWAY
+    gateway = gateway_settings()
     now = timezone.now()
     rounds = request.rounds + 1
     error = "; ".join(plan.errors)[-255:] or "no enabled engine has a mapping for this template"
@@ -258,9 +258,9 @@ def _end_round(plan: _Plan) -> None:
 
 def _backoff(rounds: int) -> float:
     """Exponential backoff with jitter, so that a provider coming back is not hit by a thundering herd."""
-    gateway = settings.SMS_GATEWAY
+    gateway = gateway_settings()
     base = gateway["BACKOFF_BASE_SECONDS"] * (2 ** (rounds - 1))
-    return float(min(gateway["BACKOFF_MAX_SECONDS"], base * random.uniform(0.5, 1.5)))  # noqa: S311
+    return float(min(gateway["BACKOFF_MAX_SECONDS"], base * random.uniform(0.5, 1.5)))
 
 
 def requests_reclaim_expired(*, now: datetime | None = None) -> int:
@@ -276,6 +276,6 @@ def requests_reclaim_expired(*, now: datetime | None = None) -> int:
         Attempt.objects.filter(request_id__in=stale, outcome=Attempt.Outcome.IN_FLIGHT).update(
             outcome=Attempt.Outcome.TIMEOUT, error_code="worker_lost", error_message="worker lost during the call"
         )
-        return VerifyRequests.objects.filter(
-            Q(id__in=stale), flag=Flag.SENDING, lease_expires_at__lt=now
-        ).update(flag=Flag.PENDING, lease_token=None, lease_expires_at=None, next_attempt_at=now, updated_at=now)
+        return VerifyRequests.objects.filter(Q(id__in=stale), flag=Flag.SENDING, lease_expires_at__lt=now).update(
+            flag=Flag.PENDING, lease_token=None, lease_expires_at=None, next_attempt_at=now, updated_at=now
+        )

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from clients.models import Client
+from common.conf import gateway_settings
 from common.exceptions import ApplicationError
 from common.sealing import seal
 from messaging.models import Templates, VerifyRequests
@@ -54,7 +54,7 @@ def template_tokens(*, template: Templates, token_value: Any) -> dict[str, str]:
     missing = [name for name in names if name not in token_value]
     if missing:
         raise _field_error("token_value", "missing_token", f"Missing token(s): {', '.join(missing)}.")
-    limit = settings.SMS_GATEWAY["TOKEN_MAX_LENGTH"]
+    limit = gateway_settings()["TOKEN_MAX_LENGTH"]
     tokens: dict[str, str] = {}
     for name in names:
         value = token_value[name]
@@ -118,7 +118,7 @@ def requests_sweep(*, now: datetime | None = None) -> int:
     Requests due for less than the grace period are left alone: their own publish is still on its way.
     """
     now = now or timezone.now()
-    gateway = settings.SMS_GATEWAY
+    gateway = gateway_settings()
     requests_reclaim_expired(now=now)
     due = list(
         VerifyRequests.objects.filter(

@@ -18,12 +18,21 @@ def gateway_config(sim_url: str, *, read_timeout: float = 2.0) -> dict[str, Any]
     return {
         "engines": [
             {
-                "name": "smsir", "kind": "smsir", "api_url": f"{sim_url}/smsir", "provider_token": "smsir-test-key",
-                "priority": 10, "connect_timeout": 1, "read_timeout": read_timeout,
+                "name": "smsir",
+                "kind": "smsir",
+                "api_url": f"{sim_url}/smsir",
+                "provider_token": "smsir-test-key",
+                "priority": 10,
+                "connect_timeout": 1,
+                "read_timeout": read_timeout,
             },
             {
-                "name": "kavenegar", "kind": "kavenegar", "api_url": f"{sim_url}/kavenegar",
-                "provider_token": "kavenegar-test-key", "priority": 20, "connect_timeout": 1,
+                "name": "kavenegar",
+                "kind": "kavenegar",
+                "api_url": f"{sim_url}/kavenegar",
+                "provider_token": "kavenegar-test-key",
+                "priority": 20,
+                "connect_timeout": 1,
                 "read_timeout": read_timeout,
             },
         ],
