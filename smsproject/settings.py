@@ -201,7 +201,6 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024  # bodies over 16 KiB are refused with 413
-FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 behaviour now, and no warning
 
 # --- Gateway behaviour ------------------------------------------------------------------------------
 SMS_GATEWAY: dict[str, Any] = {
