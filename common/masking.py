@@ -6,8 +6,17 @@ import logging
 import re
 from typing import Any
 
-# Iranian mobile numbers in any of the forms clients send (E.164, 0098, 98, 0-prefixed, bare).
-_PHONE = re.compile(r"(?<!\d)(?:\+98|0098|98|0)?(9\d{2})(\d{3})(\d{4})(?!\d)")
+from common.phones import to_ascii_digits
+
+# Iranian mobile numbers in any of the forms clients send (E.164, 0098, 98, 0-prefixed, bare), typed in
+# ASCII, Persian or Arabic-Indic digits, grouped with spaces or dashes or not: a number logged as the
+# user typed it must be masked too.
+_D, _S = "[0-9\u06f0-\u06f9\u0660-\u0669]", "[ -]?"
+_0, _8, _9 = "[0\u06f0\u0660]", "[8\u06f8\u0668]", "[9\u06f9\u0669]"
+_PHONE = re.compile(
+    rf"(?<!\d)(?:(?:\+{_9}{_8}|{_0}{_0}{_9}{_8}|{_9}{_8}){_S}|{_0})?"
+    rf"({_9}{_D}{{2}}){_S}({_D}{{3}}){_S}({_D}{{4}})(?!\d)"
+)
 # Kavenegar puts the API key in the URL path.
 _URL_KEY = re.compile(r"(/v1/)[^/\s]+(/verify)")
 _SENSITIVE_KEYS = {
@@ -35,11 +44,15 @@ def mask_phone(phone: str) -> str:
     match = _PHONE.search(phone or "")
     if not match:
         return "***"
-    return f"0{match.group(1)[:3]}***{match.group(3)}"
+    return _masked(match)
+
+
+def _masked(match: re.Match[str]) -> str:
+    return to_ascii_digits(f"0{match.group(1)}***{match.group(3)}")
 
 
 def mask_text(text: str) -> str:
-    text = _PHONE.sub(lambda m: f"0{m.group(1)}***{m.group(3)}", text)
+    text = _PHONE.sub(_masked, text)
     return _URL_KEY.sub(r"\1***\2", text)
 
 

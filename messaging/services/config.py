@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
 
 from messaging.models import Engine, Templates, TemplatesEngine
 from providers.registry import ADAPTERS
@@ -75,6 +76,16 @@ def _engine_values(item: dict[str, Any], where: str) -> dict[str, Any]:
     return values
 
 
+def _check_fields(row: models.Model, where: str, *, skip: tuple[str, ...] = ()) -> None:
+    # A wrong type or length must be reported like any other mistake in the file, not surface as a
+    # database error (or, on SQLite, be stored as it is).
+    try:
+        row.full_clean(exclude=list(skip), validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items())
+        raise ConfigError(f"{where}: {problems}") from exc
+
+
 @transaction.atomic
 def providers_load(*, data: dict[str, Any]) -> LoadSummary:
     """Upsert engines by name, templates by template_id, mappings by (engine, template)."""
@@ -84,7 +95,9 @@ def providers_load(*, data: dict[str, Any]) -> LoadSummary:
         where = f"engines[{index}]"
         if not isinstance(item, dict):
             raise ConfigError(f"{where}: must be a mapping")
-        engine, _ = Engine.objects.update_or_create(name=item.get("name"), defaults=_engine_values(item, where))
+        values = _engine_values(item, where)
+        _check_fields(Engine(name=item["name"], **values), where)
+        engine, _ = Engine.objects.update_or_create(name=item["name"], defaults=values)
         engines[engine.name] = engine
         summary.engines += 1
     for index, item in enumerate(data.get("templates") or []):
@@ -94,14 +107,14 @@ def providers_load(*, data: dict[str, Any]) -> LoadSummary:
         names = item.get("token_names") or []
         if not isinstance(names, list) or not all(isinstance(name, str) and name for name in names):
             raise ConfigError(f"{where}: 'token_names' must be a list of names")
-        template, _ = Templates.objects.update_or_create(
-            template_id=item["template_id"],
-            defaults={
-                "name": item.get("name") or f"template {item['template_id']}",
-                "token_names": names,
-                "code_length": item.get("code_length"),
-            },
-        )
+        defaults = {
+            "name": item.get("name") or f"template {item['template_id']}",
+            "token_names": names,
+            "code_length": item.get("code_length"),
+        }
+        # token_names is checked above; a template may take no tokens at all.
+        _check_fields(Templates(template_id=item["template_id"], **defaults), where, skip=("token_names",))
+        template, _ = Templates.objects.update_or_create(template_id=item["template_id"], defaults=defaults)
         summary.templates += 1
         for engine_name, mapping in (item.get("engines") or {}).items():
             found = engines.get(engine_name) or Engine.objects.filter(name=engine_name).first()

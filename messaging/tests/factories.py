@@ -42,7 +42,9 @@ def make_mapping(
 ) -> TemplatesEngine:
     """How ``engine`` names ``template``; token keys default to the template's own token names."""
     keys = token_keys if token_keys is not None else {name: name for name in template.token_names}
-    return TemplatesEngine.objects.create(template=template, engine=engine, template_code=template_code, token_keys=keys)
+    return TemplatesEngine.objects.create(
+        template=template, engine=engine, template_code=template_code, token_keys=keys
+    )
 
 
 def make_request(

@@ -1,0 +1,85 @@
+"""normalize_phone: every form an Iranian user types becomes E.164, or InvalidPhone."""
+
+from __future__ import annotations
+
+import pytest
+
+from common.phones import InvalidPhone, national_format, normalize_phone, to_ascii_digits
+
+E164 = "+989121234567"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "09121234567",
+        "9121234567",
+        "+989121234567",
+        "00989121234567",
+        "989121234567",
+        "۰۹۱۲۱۲۳۴۵۶۷",
+        "٠٩١٢١٢٣٤٥٦٧",
+        "+۹۸۹۱۲۱۲۳۴۵۶۷",
+        "0912-123-4567",
+        "0912 123 4567",
+        " 09121234567 ",
+        "(0912) 123 4567",
+        "0912.123.4567",
+        "\u200c".join(["۰۹۱۲", "۱۲۳", "۴۵۶۷"]),
+        "\u200e09121234567",
+        "0912\t123\n4567",
+    ],
+)
+def test_normalize_phone_accepts_every_typed_form(raw: str) -> None:
+    assert normalize_phone(raw) == E164
+
+
+@pytest.mark.parametrize("raw", ["09351234567", "09901234567", "09011234567", "09191234567"])
+def test_normalize_phone_accepts_mobile_ranges_of_every_operator(raw: str) -> None:
+    assert normalize_phone(raw) == "+98" + raw[1:]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "   ",
+        "abc",
+        "0912abc4567",
+        "0912",
+        "0912123456",
+        "091212345678",
+        "++989121234567",
+        "+98+9121234567",
+        "0912_123_4567",
+        "02112345678",
+        "+982112345678",
+        "+14155552671",
+        "004915123456789",
+        "1" * 40,
+    ],
+)
+def test_normalize_phone_refuses_what_is_not_an_iranian_mobile(raw: str) -> None:
+    with pytest.raises(InvalidPhone):
+        normalize_phone(raw)
+
+
+def test_normalize_phone_accepts_foreign_mobile_only_when_its_region_is_allowed() -> None:
+    assert normalize_phone("+4915123456789", allowed_regions=("IR", "DE")) == "+4915123456789"
+    with pytest.raises(InvalidPhone):
+        normalize_phone("+4915123456789", allowed_regions=("IR",))
+
+
+def test_invalid_phone_message_does_not_echo_the_number() -> None:
+    with pytest.raises(InvalidPhone) as caught:
+        normalize_phone("02112345678")
+
+    assert "2112345678" not in str(caught.value)
+
+
+def test_to_ascii_digits_converts_persian_and_arabic_indic_digits() -> None:
+    assert to_ascii_digits("۰۱۲۳۴۵۶۷۸۹ ٠١٢٣٤٥٦٧٨٩") == "0123456789 0123456789"
+
+
+def test_national_format_is_the_zero_prefixed_form() -> None:
+    assert national_format(E164) == "09121234567"

@@ -1,0 +1,199 @@
+"""Operator pages: engines with a write-only token, templates with mappings, read-only requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client as BrowserClient
+from django.urls import reverse
+
+from clients.services import client_create
+from messaging.models import Engine, VerifyRequests
+from messaging.tests.factories import make_attempt, make_engine, make_mapping, make_request, make_template
+
+Flag = VerifyRequests.Flag
+SECRET = "provider-secret-token-value"
+
+
+@pytest.fixture
+def sender(db: Any) -> Any:
+    return client_create(name="backend")[0]
+
+
+@pytest.fixture
+def engine(db: Any) -> Engine:
+    return make_engine(name="smsir", provider_token=SECRET)
+
+
+def admin_url(model: str, view: str, *args: Any) -> str:
+    app = "clients" if model == "client" else "messaging"
+    return reverse(f"admin:{app}_{model}_{view}", args=args)
+
+
+def engine_form(engine: Engine, **changes: Any) -> dict[str, Any]:
+    values = {
+        "name": engine.name,
+        "kind": engine.kind,
+        "api_url": engine.api_url,
+        "provider_token": "",
+        "priority": engine.priority,
+        "enabled": "on" if engine.enabled else "",
+        "connect_timeout": engine.connect_timeout,
+        "read_timeout": engine.read_timeout,
+        "max_in_flight": engine.max_in_flight,
+    }
+    values.update(changes)
+    return {key: value for key, value in values.items() if value != "" or key == "provider_token"}
+
+
+@pytest.mark.parametrize("model", ["engine", "templates", "verifyrequests", "client"])
+def test_admin_changelist_renders(admin_client: BrowserClient, engine: Engine, sender: Any, model: str) -> None:
+    make_mapping(template=make_template(), engine=engine)
+    make_request(sender)
+
+    assert admin_client.get(admin_url(model, "changelist")).status_code == 200
+
+
+def test_admin_request_changelist_filters_by_flag(admin_client: BrowserClient, sender: Any) -> None:
+    make_request(sender)
+    failed = make_request(sender, flag=Flag.FAILED)
+
+    response = admin_client.get(admin_url("verifyrequests", "changelist"), {"flag__exact": "FAILED"})
+
+    assert [row.pk for row in response.context["cl"].result_list] == [failed.pk]
+
+
+def test_admin_engine_change_page_renders_without_the_provider_token(
+    admin_client: BrowserClient, engine: Engine
+) -> None:
+    response = admin_client.get(admin_url("engine", "change", engine.pk))
+
+    assert response.status_code == 200
+    assert SECRET.encode() not in response.content
+
+
+def test_admin_engine_changelist_never_shows_the_provider_token(admin_client: BrowserClient, engine: Engine) -> None:
+    response = admin_client.get(admin_url("engine", "changelist"))
+
+    assert response.status_code == 200
+    assert SECRET.encode() not in response.content
+
+
+def test_admin_engine_save_with_empty_token_keeps_the_old_token(admin_client: BrowserClient, engine: Engine) -> None:
+    response = admin_client.post(admin_url("engine", "change", engine.pk), engine_form(engine, priority=77))
+
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    engine.refresh_from_db()
+    assert (engine.priority, engine.provider_token) == (77, SECRET)
+
+
+def test_admin_engine_save_with_new_token_replaces_it(admin_client: BrowserClient, engine: Engine) -> None:
+    response = admin_client.post(admin_url("engine", "change", engine.pk), engine_form(engine, provider_token="new"))
+
+    assert response.status_code == 302
+    engine.refresh_from_db()
+    assert engine.provider_token == "new"
+
+
+def test_admin_engine_add_requires_a_token(admin_client: BrowserClient, db: Any) -> None:
+    unsaved = Engine(name="kavenegar", kind="kavenegar", api_url="http://127.0.0.1:8900/kavenegar")
+
+    response = admin_client.post(admin_url("engine", "add"), engine_form(unsaved))
+
+    assert response.status_code == 200
+    assert "provider_token" in response.context["adminform"].form.errors
+    assert not Engine.objects.filter(name="kavenegar").exists()
+
+
+def test_admin_engine_add_page_renders(admin_client: BrowserClient, db: Any) -> None:
+    assert admin_client.get(admin_url("engine", "add")).status_code == 200
+
+
+def test_admin_template_change_page_shows_its_mappings_inline(admin_client: BrowserClient, engine: Engine) -> None:
+    template = make_template()
+    make_mapping(template=template, engine=engine, template_code="TPL-555")
+
+    response = admin_client.get(admin_url("templates", "change", template.pk))
+
+    assert response.status_code == 200
+    assert b"TPL-555" in response.content
+    assert SECRET.encode() not in response.content
+
+
+def test_admin_request_change_page_shows_attempts_inline(
+    admin_client: BrowserClient, engine: Engine, sender: Any
+) -> None:
+    row = make_request(sender, flag=Flag.DONE, system=engine, tries=1)
+    make_attempt(row, engine, error_message="distinctive-attempt-note")
+
+    response = admin_client.get(admin_url("verifyrequests", "change", row.pk))
+
+    assert response.status_code == 200
+    assert b"distinctive-attempt-note" in response.content
+    assert row.token_value.encode() not in response.content
+
+
+def test_admin_client_change_page_renders_without_key_hash(admin_client: BrowserClient, sender: Any) -> None:
+    response = admin_client.get(admin_url("client", "change", sender.pk))
+
+    assert response.status_code == 200
+    assert sender.key_hash.encode() not in response.content
+
+
+@pytest.mark.parametrize(
+    "term", ["09121234567", "+989121234567", "9121234567", "۰۹۱۲۱۲۳۴۵۶۷", "0912 123 4567", "00989121234567"]
+)
+def test_admin_request_search_finds_phone_in_any_accepted_form(
+    admin_client: BrowserClient, sender: Any, term: str
+) -> None:
+    wanted = make_request(sender, phone="+989121234567")
+    make_request(sender, phone="+989351234567")
+
+    response = admin_client.get(admin_url("verifyrequests", "changelist"), {"q": term})
+
+    assert response.status_code == 200
+    assert [row.pk for row in response.context["cl"].result_list] == [wanted.pk]
+
+
+def test_admin_request_changelist_masks_phones(admin_client: BrowserClient, sender: Any) -> None:
+    make_request(sender, phone="+989121234567")
+
+    response = admin_client.get(admin_url("verifyrequests", "changelist"))
+
+    assert b"0912***4567" in response.content
+    assert b"9121234567" not in response.content
+
+
+def test_admin_requeue_turns_failed_requests_pending_and_leaves_done_alone(
+    admin_client: BrowserClient, sender: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    failed = make_request(sender, flag=Flag.FAILED, rounds=3, tries=6, last_error="all engines failed")
+    done = make_request(sender, flag=Flag.DONE, rounds=1, tries=1)
+
+    with django_capture_on_commit_callbacks():
+        response = admin_client.post(
+            admin_url("verifyrequests", "changelist"),
+            {"action": "requeue", "_selected_action": [failed.pk, done.pk]},
+        )
+
+    assert response.status_code == 302
+    failed.refresh_from_db()
+    done.refresh_from_db()
+    assert (failed.flag, failed.rounds, failed.completed_at) == (Flag.PENDING, 0, None)
+    assert (done.flag, done.rounds) == (Flag.DONE, 1)
+
+
+def test_admin_has_no_add_page_for_requests(admin_client: BrowserClient, db: Any) -> None:
+    assert admin_client.get(admin_url("verifyrequests", "add")).status_code == 403
+
+
+def test_admin_has_no_add_page_for_clients(admin_client: BrowserClient, db: Any) -> None:
+    assert admin_client.get(admin_url("client", "add")).status_code == 403
+
+
+def test_admin_cannot_delete_requests(admin_client: BrowserClient, sender: Any) -> None:
+    row = make_request(sender)
+
+    assert admin_client.get(admin_url("verifyrequests", "delete", row.pk)).status_code == 403
+    assert VerifyRequests.objects.filter(pk=row.pk).exists()
