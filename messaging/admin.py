@@ -12,7 +12,8 @@ from django.http import HttpRequest
 from common.masking import mask_phone
 from common.phones import InvalidPhone, normalize_phone
 from messaging import breaker
-from messaging.models import Attempt, Engine, Templates, TemplatesEngine, VerifyRequests
+from messaging.models import AllowedRegion, Attempt, Engine, RateLimit, Templates, TemplatesEngine, VerifyRequests
+from messaging.services.limits import limits_policy_reset
 from messaging.services.requests import requests_requeue
 
 
@@ -135,3 +136,35 @@ class VerifyRequestsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def requeue(self, request: HttpRequest, queryset: QuerySet[VerifyRequests]) -> None:
         count = requests_requeue(request_ids=list(queryset.values_list("id", flat=True)))
         self.message_user(request, f"{count} failed request(s) re-queued.", messages.SUCCESS)
+
+
+# --- Rate limits and the country allowlist ----------------------------------------------------------
+
+
+class _PolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Every change clears the cached policy, so it applies to the next send in every process."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        limits_policy_reset()
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        super().delete_model(request, obj)
+        limits_policy_reset()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        super().delete_queryset(request, queryset)
+        limits_policy_reset()
+
+
+@admin.register(RateLimit)
+class RateLimitAdmin(_PolicyAdmin):
+    list_display = ["scope", "limit", "period_seconds", "enabled", "note"]
+    list_editable = ["limit", "enabled"]
+    list_filter = ["scope", "enabled"]
+
+
+@admin.register(AllowedRegion)
+class AllowedRegionAdmin(_PolicyAdmin):
+    list_display = ["region", "enabled", "note"]
+    list_editable = ["enabled"]

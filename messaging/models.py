@@ -161,3 +161,50 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.pk} of request {self.request_id} at {self.engine_id}: {self.outcome}"
+
+
+# --- Rate limits and the country allowlist (operators' overrides of the SMS_GATEWAY defaults) ---------
+
+
+class RateLimit(models.Model):
+    """One window of one limit scope. The rows of a scope replace that scope's settings defaults."""
+
+    class Scope(models.TextChoices):
+        PHONE = "phone", "Per phone number"
+        PREFIX = "prefix", "Per number prefix (country code + first 7 national digits)"
+        CLIENT = "client", "Per API client"
+        IP = "ip", "Per client IP address"
+
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    limit = models.PositiveIntegerField(help_text="Sends allowed in the window.")
+    period_seconds = models.PositiveIntegerField(help_text="Window length in seconds, e.g. 600 for 10 minutes.")
+    enabled = models.BooleanField(
+        default=True, help_text="A disabled row still replaces the defaults: one disabled row switches the scope off."
+    )
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["scope", "period_seconds"]
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "period_seconds"], name="uniq_ratelimit_scope_period"),
+            models.CheckConstraint(condition=models.Q(period_seconds__gt=0), name="ratelimit_period_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}: {self.limit} per {self.period_seconds}s"
+
+
+class AllowedRegion(models.Model):
+    """A country we send to. When any row exists, the enabled rows replace SMS_GATEWAY["ALLOWED_REGIONS"]."""
+
+    region = models.CharField(max_length=2, unique=True, help_text="ISO 3166 code, e.g. IR.")
+    enabled = models.BooleanField(default=True)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["region"]
+        verbose_name = "allowed country"
+        verbose_name_plural = "allowed countries"
+
+    def __str__(self) -> str:
+        return self.region

@@ -223,6 +223,34 @@ SMS_GATEWAY: dict[str, Any] = {
     "BREAKER_COOLDOWN_SECONDS": env_float("SMS_BREAKER_COOLDOWN_SECONDS", 30.0),
     # Key for sealing token values at rest; defaults to one derived from SECRET_KEY.
     "TOKEN_SEAL_KEY": os.environ.get("TOKEN_SEAL_KEY", ""),
+    # --- Rate limits and SMS-pumping defences (messaging.services.limits) ---
+    # "count/seconds" windows per scope; a send must fit every window of every scope. Rows in the admin
+    # ("Rate limits") replace a scope's defaults. Prefix = country code + first 7 national digits.
+    "RATE_LIMITS": {
+        "phone": env_list("SMS_RATE_LIMIT_PHONE", "3/600,10/86400"),
+        "prefix": env_list("SMS_RATE_LIMIT_PREFIX", "50/3600"),
+        "client": env_list("SMS_RATE_LIMIT_CLIENT", "300/60,20000/86400"),
+        "ip": env_list("SMS_RATE_LIMIT_IP", "300/60"),
+    },
+    # Proxies in front of the API that append to X-Forwarded-For; 0 = ignore the header, use REMOTE_ADDR.
+    "TRUSTED_PROXY_COUNT": env_int("SMS_TRUSTED_PROXY_COUNT", 0),
+    # How long each process may use the admin's rate-limit and allowlist rows before re-reading them.
+    "LIMITS_CACHE_SECONDS": env_int("SMS_LIMITS_CACHE_SECONDS", 30),
+    # --- Verification codes (verifications app) ---
+    "OTP_DEFAULT_TEMPLATE_ID": env_int("SMS_OTP_DEFAULT_TEMPLATE_ID", 0),  # 0: template_id is required
+    "OTP_CODE_LENGTH": env_int("SMS_OTP_CODE_LENGTH", 6),  # 4-10; Templates.code_length overrides
+    "OTP_TTL_SECONDS": env_int("SMS_OTP_TTL_SECONDS", 600),
+    "OTP_RESEND_INTERVAL_SECONDS": env_int("SMS_OTP_RESEND_INTERVAL_SECONDS", 60),
+    "OTP_MAX_SENDS": env_int("SMS_OTP_MAX_SENDS", 5),
+    "OTP_MAX_CHECKS": env_int("SMS_OTP_MAX_CHECKS", 5),
+    "OTP_RETENTION_DAYS": env_int("SMS_OTP_RETENTION_DAYS", 7),
+    "OTP_PURGE_INTERVAL_SECONDS": env_int("SMS_OTP_PURGE_INTERVAL_SECONDS", 3600),
+    # Key for the codes' HMAC; defaults to one derived from SECRET_KEY (never SECRET_KEY itself).
+    "OTP_HMAC_KEY": os.environ.get("OTP_HMAC_KEY", ""),
+    # "phone:code" pairs that never reach a provider and approve with their fixed code (QA, store review).
+    "TEST_NUMBERS": dict(
+        item.split(":", 1) for item in env_list("SMS_TEST_NUMBERS", "") if ":" in item
+    ),
 }
 
 # --- Sentry ---------------------------------------------------------------------------------------

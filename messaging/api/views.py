@@ -18,6 +18,7 @@ from messaging.api.serializers import (
     SendRequestSerializer,
     SendSmsInputSerializer,
 )
+from messaging.services.limits import client_ip, send_admit
 from messaging.services.requests import request_create, template_get, template_tokens
 
 _ACCEPTED = {
@@ -117,7 +118,9 @@ class SendSmsView(APIView):
         data = serializer.validated_data
         template = template_get(template_id=data["template_id"])
         tokens = template_tokens(template=template, token_value=data["token_value"])
-        created = request_create(client=request_client(request), phone=data["phone"], template=template, tokens=tokens)
+        client = request_client(request)
+        send_admit(client=client, phone=data["phone"], ip=client_ip(meta=request.META))
+        created = request_create(client=client, phone=data["phone"], template=template, tokens=tokens)
         location = reverse("sendsms-detail", kwargs={"request_id": created.id})
         return Response(
             SendRequestSerializer(created).data, status=status.HTTP_202_ACCEPTED, headers={"Location": location}

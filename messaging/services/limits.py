@@ -1,0 +1,171 @@
+"""Rate limits and SMS-pumping defences: which countries we send to, and how many sends each caller may cause.
+
+Every send (``/sendsms/`` and each verification code sent) is counted against four scopes: the phone number,
+its number range (country code + first 7 national digits: pumping fraud walks through a range), the API client
+and the client's IP address. Each scope has one or more fixed windows ("3 per 600 s"); the defaults are in
+``SMS_GATEWAY["RATE_LIMITS"]`` and the admin's ``RateLimit`` rows replace them per scope.
+
+Counters live in Django's cache so every process shares them (Redis in production: ``incr`` is atomic; the
+database cache of the embedded set-up is read-then-write, good enough for one machine). A refused send is never
+counted: each window is incremented, and if any window is over its limit every increment is rolled back. Two
+racing requests may both be refused near the limit, never both admitted past it (on Redis).
+
+Fixed windows let a caller spend a window's allowance at its end and the next one at the start of the next;
+the longer windows (e.g. 10 per day per phone) bound that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import ipaddress
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+from django.core.cache import cache
+
+from clients.models import Client
+from common.api import INVALID_PHONE_MESSAGE
+from common.conf import gateway_settings
+from common.exceptions import ApplicationError, RateLimited
+from messaging.models import AllowedRegion, RateLimit
+
+Scope = RateLimit.Scope
+_POLICY_KEY = "limits:policy:v1"
+_REFUSALS = {
+    Scope.PHONE: "Too many messages to this number; retry after {} seconds.",
+    Scope.PREFIX: "Too many messages to numbers in this range; retry after {} seconds.",
+    Scope.CLIENT: "Too many messages from this client; retry after {} seconds.",
+    Scope.IP: "Too many messages from this address; retry after {} seconds.",
+}
+
+
+@dataclass(frozen=True)
+class Window:
+    limit: int
+    seconds: int
+
+
+@dataclass(frozen=True)
+class Policy:
+    windows: dict[str, tuple[Window, ...]]
+    regions: frozenset[str]
+
+
+def _policy_data() -> dict[str, Any]:
+    gateway = gateway_settings()
+    windows = {scope: [spec.split("/") for spec in gateway["RATE_LIMITS"].get(scope, [])] for scope in Scope.values}
+    overridden: dict[str, list[Any]] = {}
+    for row in RateLimit.objects.all():
+        overridden.setdefault(row.scope, [])
+        if row.enabled:
+            overridden[row.scope].append((row.limit, row.period_seconds))
+    windows.update(overridden)
+    region_rows = list(AllowedRegion.objects.values_list("region", "enabled"))
+    regions = [region for region, enabled in region_rows if enabled] if region_rows else gateway["ALLOWED_REGIONS"]
+    return {"windows": windows, "regions": [region.upper() for region in regions]}
+
+
+def limits_policy() -> Policy:
+    """The limits and allowlist in force: admin rows over settings defaults, cached briefly for every process."""
+    data = cache.get(_POLICY_KEY)
+    if data is None:
+        data = _policy_data()
+        # Plain data in the cache, so a cached policy survives a deploy that changes these classes.
+        cache.set(_POLICY_KEY, data, gateway_settings()["LIMITS_CACHE_SECONDS"])
+    return Policy(
+        windows={
+            scope: tuple(Window(limit=int(limit), seconds=int(seconds)) for limit, seconds in pairs)
+            for scope, pairs in data["windows"].items()
+        },
+        regions=frozenset(data["regions"]),
+    )
+
+
+def limits_policy_reset() -> None:
+    """Forget the cached policy, so an operator's edit applies at once."""
+    cache.delete(_POLICY_KEY)
+
+
+def client_ip(*, meta: Mapping[str, Any]) -> str:
+    """The caller's address: REMOTE_ADDR, or X-Forwarded-For as seen by the outermost trusted proxy.
+
+    IPv6 callers are limited per /64, the block one subscriber usually gets.
+    """
+    remote = str(meta.get("REMOTE_ADDR") or "")
+    proxies = gateway_settings()["TRUSTED_PROXY_COUNT"]
+    if proxies > 0:
+        # Each trusted proxy appends the address it saw; anything left of those was written by the caller.
+        hops = [hop.strip() for hop in str(meta.get("HTTP_X_FORWARDED_FOR") or "").split(",") if hop.strip()]
+        if len(hops) >= proxies:
+            remote = hops[-proxies]
+    try:
+        address = ipaddress.ip_address(remote)
+    except ValueError:
+        return remote or "unknown"
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def invalid_phone_error() -> ApplicationError:
+    """The one refusal for any number we will not send to, identical to the phone field's own."""
+    detail = {"code": "invalid_phone", "message": INVALID_PHONE_MESSAGE}
+    return ApplicationError(f"phone: {INVALID_PHONE_MESSAGE}", code="invalid_phone", fields={"phone": [detail]})
+
+
+def phone_region_check(*, phone: str) -> None:
+    """Refuse an E.164 number outside the country allowlist."""
+    region = phonenumbers.region_code_for_number(phonenumbers.parse(phone, None))
+    if region not in limits_policy().regions:
+        raise invalid_phone_error()
+
+
+def number_prefix(phone: str) -> str:
+    number = phonenumbers.parse(phone, None)
+    return f"{number.country_code}-{str(number.national_number)[:7]}"
+
+
+def sends_consume(*, subjects: Mapping[str, str], now: float | None = None) -> None:
+    """Count one send for every ``scope -> identity`` in ``subjects``, or count nothing and raise RateLimited."""
+    now = time.time() if now is None else now
+    policy = limits_policy()
+    counted: list[str] = []
+    refusals: list[tuple[int, str]] = []
+    for scope, identity in subjects.items():
+        # Hashed, so the cache holds no phone numbers or addresses.
+        digest = hashlib.sha256(f"{scope}:{identity}".encode()).hexdigest()[:24]
+        for window in policy.windows.get(scope, ()):
+            index = int(now // window.seconds)
+            retry_after = math.ceil((index + 1) * window.seconds - now)
+            if window.limit == 0:
+                refusals.append((retry_after, scope))
+                continue
+            key = f"rl:{digest}:{window.seconds}:{index}"
+            cache.add(key, 0, timeout=window.seconds + 60)
+            try:
+                count = cache.incr(key)
+            except ValueError:  # evicted between add and incr
+                cache.set(key, 1, timeout=window.seconds + 60)
+                count = 1
+            counted.append(key)
+            if count > window.limit:
+                refusals.append((retry_after, scope))
+    if refusals:
+        for key in counted:
+            with contextlib.suppress(ValueError):  # expired meanwhile: nothing to give back
+                cache.decr(key)
+        retry_after, scope = max(refusals)
+        raise RateLimited(_REFUSALS[Scope(scope)].format(retry_after), retry_after=retry_after)
+
+
+def send_admit(*, client: Client, phone: str, ip: str) -> None:
+    """Refuse a number outside the allowlist, then count one send in every limit or raise RateLimited."""
+    phone_region_check(phone=phone)
+    sends_consume(
+        subjects={Scope.PHONE: phone, Scope.PREFIX: number_prefix(phone), Scope.CLIENT: str(client.pk), Scope.IP: ip}
+    )

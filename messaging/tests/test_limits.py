@@ -1,0 +1,193 @@
+"""Rate limits and the country allowlist on /sendsms/ (messaging.services.limits)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import time_machine
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from clients.services import client_create
+from common.conf import gateway_settings
+from common.exceptions import RateLimited
+from messaging.models import AllowedRegion, RateLimit, VerifyRequests
+from messaging.services.limits import client_ip, limits_policy_reset, sends_consume
+from messaging.tests.factories import make_template
+
+# 10:00:00 sits on a boundary of every default window, so Retry-After is exact.
+START = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)
+BODY = {"template_id": 1, "token_value": {"code": "123456"}}
+
+
+@pytest.fixture
+def clock() -> Any:
+    with time_machine.travel(START, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture(autouse=True)
+def template(db: Any) -> Any:
+    return make_template(template_id=1, token_names=["code"])
+
+
+@contextmanager
+def gateway(**values: Any) -> Iterator[None]:
+    """Override SMS_GATEWAY keys; the cached policy is dropped on the way in and out."""
+    limits_policy_reset()
+    with override_settings(SMS_GATEWAY={**gateway_settings(), **values}):
+        yield
+    limits_policy_reset()
+
+
+def limits(**scopes: list[str]) -> Any:
+    """Settings whose limits are ``scopes`` and nothing else, so a test sees one limit at a time."""
+    return gateway(RATE_LIMITS={"phone": [], "prefix": [], "client": [], "ip": [], **scopes})
+
+
+def send(api: APIClient, phone: str = "09121234567", **extra: Any) -> Any:
+    return api.post("/sendsms/", {**BODY, "phone": phone}, format="json", **extra)
+
+
+def assert_limited(response: Any, retry_after: int, message: str) -> None:
+    assert response.status_code == 429, response.content
+    assert response["Retry-After"] == str(retry_after)
+    assert response.json() == {
+        "error": {"code": "rate_limited", "message": f"{message}; retry after {retry_after} seconds.", "fields": {}}
+    }
+
+
+def test_default_phone_limit_is_three_sends_per_ten_minutes(api, clock):
+    assert [send(api).status_code for _ in range(3)] == [202, 202, 202]
+    clock.shift(100)
+    assert_limited(send(api), 500, "Too many messages to this number")
+    assert send(api, "09121234568").status_code == 202  # another number is not affected
+    clock.shift(500)
+    assert send(api).status_code == 202
+    assert VerifyRequests.objects.count() == 5
+
+
+def test_a_refused_send_is_not_counted(api, clock):
+    with limits(phone=["2/600"]):
+        assert [send(api).status_code for _ in range(5)] == [202, 202, 429, 429, 429]
+        RateLimit.objects.create(scope="phone", limit=3, period_seconds=600)
+        limits_policy_reset()
+        # Had the three refusals counted, the counter would be at 5 and this would be refused too.
+        assert send(api).status_code == 202
+
+
+def test_a_send_refused_by_one_scope_is_counted_by_none(api, clock):
+    with limits(phone=["1/600"], client=["1/600"]):
+        assert send(api).status_code == 202
+        assert send(api, "09121234568").status_code == 429  # client limit
+    with limits(phone=["1/600"]):
+        assert send(api, "09121234568").status_code == 202  # its phone counter was rolled back
+
+
+def test_prefix_limit_counts_numbers_sharing_the_first_seven_digits(api, clock):
+    with limits(prefix=["2/3600"]):
+        assert send(api, "09121234000").status_code == 202
+        assert send(api, "09121234999").status_code == 202
+        assert_limited(send(api, "09121234555"), 3600, "Too many messages to numbers in this range")
+        assert send(api, "09121235000").status_code == 202
+
+
+def test_client_limit_is_per_client(api, clock):
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Token {client_create(name='other')[1]}")
+    with limits(client=["2/60"]):
+        assert send(api, "09121111111").status_code == 202
+        assert send(api, "09122222222").status_code == 202
+        clock.shift(15)
+        assert_limited(send(api, "09123333333"), 45, "Too many messages from this client")
+        assert send(other, "09123333333").status_code == 202
+
+
+def test_ip_limit_uses_remote_addr_and_ignores_forwarded_for_by_default(api, clock):
+    with limits(ip=["1/60"]):
+        assert send(api, "09121111111", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="1.1.1.1").status_code == 202
+        refused = send(api, "09122222222", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="2.2.2.2")
+        assert_limited(refused, 60, "Too many messages from this address")
+        assert send(api, "09122222222", REMOTE_ADDR="10.0.0.2").status_code == 202
+
+
+def test_ip_limit_honours_forwarded_for_behind_a_trusted_proxy(api, clock):
+    with limits(ip=["1/60"]), gateway(TRUSTED_PROXY_COUNT=1):
+        proxy = {"REMOTE_ADDR": "10.0.0.1"}
+        assert send(api, "09121111111", HTTP_X_FORWARDED_FOR="9.9.9.9, 1.1.1.1", **proxy).status_code == 202
+        # The caller can write anything left of what our proxy appended; only the proxy's entry counts.
+        assert send(api, "09122222222", HTTP_X_FORWARDED_FOR="8.8.8.8, 1.1.1.1", **proxy).status_code == 429
+        assert send(api, "09122222222", HTTP_X_FORWARDED_FOR="2.2.2.2", **proxy).status_code == 202
+
+
+def test_client_ip_groups_ipv6_callers_per_64():
+    assert client_ip(meta={"REMOTE_ADDR": "2001:db8:1:2:aaaa::1"}) == "2001:db8:1:2::/64"
+    assert client_ip(meta={"REMOTE_ADDR": "192.0.2.7"}) == "192.0.2.7"
+
+
+def test_admin_rows_replace_a_scopes_defaults(api, clock):
+    RateLimit.objects.create(scope="phone", limit=1, period_seconds=60)
+    assert send(api).status_code == 202
+    assert_limited(send(api), 60, "Too many messages to this number")
+
+
+def test_one_disabled_row_switches_a_scope_off(api, clock):
+    RateLimit.objects.create(scope="phone", limit=1, period_seconds=600, enabled=False)
+    assert [send(api).status_code for _ in range(5)] == [202] * 5
+
+
+def test_the_policy_is_cached_until_reset(api, clock):
+    assert send(api).status_code == 202  # caches the default policy
+    RateLimit.objects.create(scope="phone", limit=2, period_seconds=600)
+    assert [send(api).status_code, send(api).status_code] == [202, 202]  # the default 3 per 600 s still applies
+    limits_policy_reset()
+    assert send(api).status_code == 429
+
+
+def test_a_zero_limit_refuses_every_send(db, clock):
+    with limits(client=["0/86400"]), pytest.raises(RateLimited) as refused:
+        sends_consume(subjects={"client": "1"})
+    assert refused.value.retry_after == 50400
+
+
+# --- The country allowlist ----------------------------------------------------------------------------
+
+
+MESSAGE = "Enter a valid mobile number, e.g. 09121234567."
+
+
+def assert_refused_number(response: Any) -> None:
+    # Every refusal looks the same, so the API never says whether the number exists or why it was refused.
+    assert response.status_code == 400, response.content
+    assert response.json() == {
+        "error": {
+            "code": "invalid_phone",
+            "message": f"phone: {MESSAGE}",
+            "fields": {
+                "phone": [{"code": "invalid_phone", "message": "Enter a valid mobile number, e.g. 09121234567."}]
+            },
+        }
+    }
+
+
+@pytest.mark.parametrize("phone", ["+971501234567", "+14155552671", "02112345678", "0912"])
+def test_foreign_and_non_mobile_numbers_get_one_identical_refusal(api, phone):
+    assert_refused_number(send(api, phone))
+    assert not VerifyRequests.objects.exists()
+
+
+def test_allowlist_rows_replace_the_setting(api):
+    AllowedRegion.objects.create(region="AE")
+    AllowedRegion.objects.create(region="IR", enabled=False)
+    limits_policy_reset()
+    assert send(api, "+971501234567").status_code == 202
+    assert_refused_number(send(api, "09121234567"))
+
+
+def test_allowlist_setting_is_the_default(api):
+    with gateway(ALLOWED_REGIONS=["IR", "AE"]):
+        assert send(api, "+971501234567").status_code == 202
