@@ -1,4 +1,4 @@
-"""Registers the sweeper in django-celery-beat's DatabaseScheduler after every migrate."""
+"""After every migrate: the cache table exists and the sweeper is in django-celery-beat's schedule."""
 
 from __future__ import annotations
 
@@ -16,7 +16,12 @@ SWEEPER_NAME = "check_pending_requests"
 def register_periodic_tasks(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
     if sender.name != "messaging":
         return
+    from django.core.management import call_command
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    # On the embedded default, breakers and rate limits live in a database cache table.
+    if settings.CACHES["default"]["BACKEND"].endswith("DatabaseCache"):
+        call_command("createcachetable", database=using, verbosity=0)
 
     every = settings.SMS_GATEWAY["SWEEP_INTERVAL_SECONDS"]
     schedule, _ = IntervalSchedule.objects.using(using).get_or_create(every=every, period=IntervalSchedule.SECONDS)
