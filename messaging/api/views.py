@@ -10,6 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clients.authentication import request_client
+from clients.idempotency import HEADER as IDEMPOTENCY_HEADER
+from clients.idempotency import idempotent_response
 from common.openapi import AUTH_EXAMPLES, BODY_EXAMPLES, NOT_FOUND, error_example, error_responses, field_example
 from messaging import selectors
 from messaging.api.serializers import (
@@ -93,10 +95,12 @@ class SendSmsView(APIView):
         summary="Send a templated SMS",
         description=(
             "Accepts the request at once (202) and sends it in the background through the first healthy "
-            "provider. Poll the `Location` URL for the outcome."
+            "provider. Poll the `Location` URL for the outcome. With an `Idempotency-Key` header, a retry with "
+            "the same key and body replays the first answer for 24 hours; the same key with another body is 422."
         ),
+        parameters=[OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, description="At most 255.")],
         request=SendSmsInputSerializer,
-        responses={202: SendRequestSerializer, **error_responses(400, 401, 413, 415, 429, 503)},
+        responses={202: SendRequestSerializer, **error_responses(400, 401, 413, 415, 422, 429, 503)},
         examples=[
             OpenApiExample(
                 "Token object",
@@ -113,6 +117,9 @@ class SendSmsView(APIView):
         ],
     )
     def post(self, request: Request) -> Response:
+        return idempotent_response(request, client=request_client(request), handler=lambda: self._accept(request))
+
+    def _accept(self, request: Request) -> Response:
         serializer = SendSmsInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
