@@ -11,7 +11,7 @@ import asyncio
 import atexit
 import os
 import threading
-from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import aiohttp
@@ -52,9 +52,8 @@ class _Loop:
         if self.session is not None:
             await self.session.close()
 
-    async def gather(self, jobs: Sequence[SendJob]) -> list[SendResult]:
-        session = await self._session()
-        return list(await asyncio.gather(*(self._one(session, job) for job in jobs)))
+    async def send(self, job: SendJob) -> SendResult:
+        return await self._one(await self._session(), job)
 
 
 _state: tuple[int, _Loop] | None = None
@@ -71,12 +70,10 @@ def _loop() -> _Loop:
         return _state[1]
 
 
-def send_all(jobs: Sequence[SendJob]) -> list[SendResult]:
-    """Send every job concurrently and return the results in the same order."""
-    if not jobs:
-        return []
+def submit(job: SendJob) -> Future[SendResult]:
+    """Start sending ``job`` on the process's event loop; the future resolves to its result."""
     runner = _loop()
-    return asyncio.run_coroutine_threadsafe(runner.gather(jobs), runner.loop).result()
+    return asyncio.run_coroutine_threadsafe(runner.send(job), runner.loop)
 
 
 def _close(runner: _Loop) -> None:

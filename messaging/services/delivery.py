@@ -3,10 +3,10 @@
 This is the only place that knows about failover. Adapters (``providers``) send one message to one
 provider and say what happened; here we decide what happens next.
 
-A pass over a batch of claimed requests runs in waves: every request still unsent is tried at its
-next engine, all of them concurrently; then the results are written, and the next wave tries the
-next engine for those that failed. A request that runs out of engines is scheduled for another
-round (exponential backoff with jitter) or, past the round or age limit, ends ``FAILED``.
+Claimed requests are handed to a ``Dispatcher``: every request is tried at its best engine, all of them
+concurrently; as each call returns its result is written and, on a retryable failure, the request's
+next engine is tried at once. A request that runs out of engines is scheduled for another round
+(exponential backoff with jitter) or, past the round or age limit, ends ``FAILED``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import logging
 import random
 import uuid
 from collections.abc import Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -28,7 +29,7 @@ from common.sealing import unseal
 from messaging import breaker, events
 from messaging.models import Attempt, Engine, TemplatesEngine, VerifyRequests
 from messaging.publishing import publish_requests
-from messaging.transport import SendJob, send_all
+from messaging.transport import SendJob, submit
 from providers.base import EngineConfig, Message, Outcome, SendResult
 from providers.exceptions import ProviderConfigurationError
 from providers.registry import get_adapter_class
@@ -66,11 +67,34 @@ def requests_claim(*, request_ids: Iterable[int], now: datetime | None = None) -
     return claimed
 
 
+def requests_claim_due(*, limit: int, now: datetime | None = None) -> list[VerifyRequests]:
+    """Claim up to ``limit`` due waiting requests, oldest first, skipping rows other workers are claiming."""
+    now = now or timezone.now()
+    lease = timedelta(seconds=gateway_settings()["LEASE_SECONDS"])
+    token = uuid.uuid4()
+    with transaction.atomic():
+        # SKIP LOCKED on PostgreSQL; SQLite takes the write lock at BEGIN (IMMEDIATE), which serialises claims.
+        ids = list(
+            VerifyRequests.objects.select_for_update(skip_locked=True)
+            .filter(flag=Flag.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at")
+            .values_list("id", flat=True)[:limit]
+        )
+        if not ids:
+            return []
+        VerifyRequests.objects.filter(id__in=ids, flag=Flag.PENDING).update(
+            flag=Flag.SENDING, lease_token=token, lease_expires_at=now + lease, updated_at=now
+        )
+    return list(VerifyRequests.objects.select_related("template").filter(id__in=ids, lease_token=token))
+
+
 def requests_deliver(*, request_ids: Sequence[int]) -> None:
     """Claim and deliver the given requests. Safe to call any number of times for the same ids."""
     claimed = requests_claim(request_ids=request_ids)
     if claimed:
-        _deliver_claimed(claimed)
+        dispatcher = Dispatcher()
+        dispatcher.start(claimed)
+        dispatcher.run_until_idle()
 
 
 def _routes_by_template(template_ids: set[int]) -> dict[int, list[TemplatesEngine]]:
@@ -100,33 +124,45 @@ def _job(plan: _Plan, route: TemplatesEngine) -> SendJob:
     return SendJob(adapter=adapter, message=message, engine_id=engine.id, max_in_flight=engine.max_in_flight)
 
 
-def _deliver_claimed(claimed: list[VerifyRequests]) -> None:
-    now = timezone.now()
-    routes = _routes_by_template({request.template_id for request in claimed})
-    plans: list[_Plan] = []
-    for request in claimed:
-        if request.send_before and now >= request.send_before:
-            _finish(request, flag=Flag.FAILED, error="expired before it could be sent")
-            continue
-        plans.append(_Plan(request, unseal(request.token_value), list(routes.get(request.template_id, []))))
+class Dispatcher:
+    """Moves claimed requests through their engines; provider calls run concurrently on the event loop.
 
-    while plans:
-        wave: list[tuple[_Plan, TemplatesEngine, Attempt]] = []
-        exhausted: list[_Plan] = []
-        skipped: list[Attempt] = []
-        for plan in plans:
-            route = _next_open_route(plan, skipped)
-            if route is None:
-                exhausted.append(plan)
+    Each request advances on its own: when its call returns, the result is written and, if it failed
+    in a way another provider may not, the next engine is tried at once. ``poll`` does the writing, in
+    batches, on the calling thread (Django's ORM is synchronous); only the HTTP calls are asynchronous.
+    """
+
+    def __init__(self) -> None:
+        self._in_flight: dict[Future[SendResult], tuple[_Plan, TemplatesEngine, Attempt]] = {}
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    def start(self, claimed: list[VerifyRequests]) -> None:
+        now = timezone.now()
+        routes = _routes_by_template({request.template_id for request in claimed})
+        plans: list[_Plan] = []
+        for request in claimed:
+            if request.send_before and now >= request.send_before:
+                _finish(request, flag=Flag.FAILED, error="expired before it could be sent")
                 continue
-            wave.append((plan, route, _attempt(plan, route, Attempt.Outcome.IN_FLIGHT)))
-        Attempt.objects.bulk_create(skipped + [attempt for _, _, attempt in wave])
+            plans.append(_Plan(request, unseal(request.token_value), list(routes.get(request.template_id, []))))
+        self._advance(plans)
 
-        results = _send_wave([(plan, route) for plan, route, _ in wave])
-        plans = []
-        for (plan, route, attempt), result in zip(wave, results, strict=True):
+    def poll(self, timeout: float | None) -> int:
+        """Write the results of calls that finished (waiting up to ``timeout`` for one); return how many."""
+        if not self._in_flight:
+            return 0
+        done, _ = wait(list(self._in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
+        retry: list[_Plan] = []
+        attempts: list[Attempt] = []
+        for future in done:
+            plan, route, attempt = self._in_flight.pop(future)
+            result = _result_of(future)
             plan.tries += 1
             _apply_result(attempt, result)
+            attempts.append(attempt)
             breaker.breaker_record(route.engine_id, healthy=result.outcome is not Outcome.TRY_NEXT)
             if result.outcome is Outcome.SENT:
                 _finish(plan.request, flag=Flag.DONE, tries=plan.tries, route=route, message_id=result.message_id)
@@ -136,27 +172,51 @@ def _deliver_claimed(claimed: list[VerifyRequests]) -> None:
                 plan.errors.append(_describe(route, result))
                 if plan.routes:
                     events.failover(plan.request, route.engine, result)
-                plans.append(plan)
-        Attempt.objects.bulk_update(
-            [attempt for _, _, attempt in wave],
-            ["outcome", "error_code", "error_message", "http_status", "latency_ms"],
-        )
+                retry.append(plan)
+        Attempt.objects.bulk_update(attempts, ["outcome", "error_code", "error_message", "http_status", "latency_ms"])
+        self._advance(retry)
+        return len(done)
+
+    def run_until_idle(self) -> None:
+        while self._in_flight:
+            self.poll(timeout=None)
+
+    def _advance(self, plans: list[_Plan]) -> None:
+        """Start each plan's next call, or end its round when no engine is left."""
+        started: list[tuple[_Plan, TemplatesEngine, Attempt]] = []
+        skipped: list[Attempt] = []
+        exhausted: list[_Plan] = []
+        for plan in plans:
+            route = _next_open_route(plan, skipped)
+            if route is None:
+                exhausted.append(plan)
+            else:
+                started.append((plan, route, _attempt(plan, route, Attempt.Outcome.IN_FLIGHT)))
+        # The attempt rows exist before the calls do, so a crash mid-call leaves a trace to reclaim.
+        Attempt.objects.bulk_create(skipped + [attempt for _, _, attempt in started])
+        for plan, route, attempt in started:
+            self._in_flight[_submit(plan, route)] = (plan, route, attempt)
         for plan in exhausted:
             _end_round(plan)
 
 
-def _send_wave(pairs: list[tuple[_Plan, TemplatesEngine]]) -> list[SendResult]:
-    """Send one wave; an engine whose configuration is unusable fails its attempt without a call."""
-    jobs: list[SendJob] = []
-    broken: dict[int, SendResult] = {}
-    for index, (plan, route) in enumerate(pairs):
-        try:
-            jobs.append(_job(plan, route))
-        except ProviderConfigurationError as exc:
-            events.configuration_error(route.engine, str(exc))
-            broken[index] = SendResult(Outcome.TRY_NEXT, error_code="config_error", error_message=str(exc)[:200])
-    sent = iter(send_all(jobs))
-    return [broken[index] if index in broken else next(sent) for index in range(len(pairs))]
+def _submit(plan: _Plan, route: TemplatesEngine) -> Future[SendResult]:
+    try:
+        return submit(_job(plan, route))
+    except ProviderConfigurationError as exc:
+        # An unusable engine fails its attempt without a call; the operator hears about it.
+        events.configuration_error(route.engine, str(exc))
+        future: Future[SendResult] = Future()
+        future.set_result(SendResult(Outcome.TRY_NEXT, error_code="config_error", error_message=str(exc)[:200]))
+        return future
+
+
+def _result_of(future: Future[SendResult]) -> SendResult:
+    try:
+        return future.result()
+    except Exception as exc:  # adapters never raise for vendor failures; anything else is our bug
+        logger.exception("provider call crashed")
+        return SendResult(Outcome.TRY_NEXT, error_code="internal_error", error_message=type(exc).__name__)
 
 
 def _next_open_route(plan: _Plan, skipped: list[Attempt]) -> TemplatesEngine | None:
