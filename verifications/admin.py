@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import phonenumbers
 from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -40,6 +41,8 @@ class VerificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         self, request: HttpRequest, queryset: QuerySet[Verification], search_term: str
     ) -> tuple[QuerySet[Verification], bool]:
         # Operators type numbers the way users do; rows hold E.164.
+        if not search_term.strip():
+            return queryset, False
         try:
             return queryset.filter(phone=normalize_phone(search_term)), False
         except InvalidPhone:
@@ -53,7 +56,7 @@ class TestNumberForm(forms.ModelForm):  # type: ignore[type-arg]
 
     def clean_phone(self) -> str:
         try:
-            return normalize_phone(self.cleaned_data["phone"])
+            return normalize_phone(self.cleaned_data["phone"], allowed_regions=tuple(phonenumbers.SUPPORTED_REGIONS))
         except InvalidPhone as exc:
             raise forms.ValidationError("Enter a mobile number, e.g. 09120000000.") from exc
 
