@@ -7,12 +7,20 @@ by whichever process wins an atomic ``cache.add``; its result closes or re-opens
 
 from __future__ import annotations
 
+import functools
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 from django.core.cache import cache
 
 from common.conf import gateway_settings
+
+logger = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -32,8 +40,27 @@ def _config() -> tuple[int, float]:
     return int(gateway["BREAKER_THRESHOLD"]), float(gateway["BREAKER_COOLDOWN_SECONDS"])
 
 
+def _fail_open(function: Callable[P, R]) -> Callable[P, R | None]:
+    """A breaker whose store is unreachable must not stop delivery: it lets traffic through."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | None:
+        try:
+            return function(*args, **kwargs)
+        except Exception as exc:
+            logger.warning("circuit breaker store unavailable (%s); failing open", type(exc).__name__)
+            return None
+
+    return wrapper
+
+
 def breaker_allows(engine_id: int) -> bool:
-    """True when a call to this engine may go ahead now."""
+    """True when a call to this engine may go ahead now (also when the breaker's store is down)."""
+    return _allows(engine_id) is not False
+
+
+@_fail_open
+def _allows(engine_id: int) -> bool:
     _, open_key, probe_key = _keys(engine_id)
     open_until = cache.get(open_key)
     if open_until is None:
@@ -45,6 +72,7 @@ def breaker_allows(engine_id: int) -> bool:
     return bool(cache.add(probe_key, 1, timeout=max(1, int(cooldown))))
 
 
+@_fail_open
 def breaker_record(engine_id: int, *, healthy: bool) -> None:
     failures_key, open_key, probe_key = _keys(engine_id)
     threshold, cooldown = _config()

@@ -16,6 +16,7 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 DELIVER_TASK = "messaging.deliver_request"
+PUMP_TASK = "messaging.deliver_due"
 
 
 def publish_now(request_ids: Sequence[int], *, countdown: float = 0) -> int:
@@ -47,3 +48,13 @@ def publish_requests(request_ids: Sequence[int], *, countdown: float = 0) -> Non
     """Publish once the current transaction commits (at once when none is open)."""
     ids = list(request_ids)
     transaction.on_commit(lambda: publish_now(ids, countdown=countdown))
+
+
+def publish_wakeup() -> bool:
+    """Publish one ``deliver_due`` task (it takes no arguments). Never raises."""
+    try:
+        current_app.send_task(PUMP_TASK, retry=False)
+    except Exception as exc:  # the sweeper covers a lost wake-up
+        logger.warning("broker unavailable, pump wake-up deferred to the sweeper: %s", type(exc).__name__)
+        return False
+    return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from messaging.services.delivery import requests_deliver
+from messaging.services.pump import requests_pump
 from messaging.services.requests import requests_sweep
 
 
@@ -16,3 +17,8 @@ def deliver_request(request_id: int) -> None:
 @shared_task(name="messaging.check_pending_requests", ignore_result=True)
 def check_pending_requests() -> int:
     return requests_sweep()
+
+
+@shared_task(name="messaging.deliver_due", ignore_result=True)
+def deliver_due() -> int:
+    return requests_pump()

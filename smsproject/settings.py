@@ -218,6 +218,14 @@ SMS_GATEWAY: dict[str, Any] = {
     "TOKEN_MAX_LENGTH": 25,
     # Countries whose numbers we send to (ISO 3166 codes); Iran only by default.
     "ALLOWED_REGIONS": env_list("SMS_ALLOWED_REGIONS", "IR"),
+    # The pump (messaging/services/pump.py): new requests are found by a running pump instead of one
+    # Celery message each. Off: one deliver_request task per request.
+    "PUMP_ENABLED": env_bool("SMS_PUMP_ENABLED", True),
+    "PUMP_BATCH": env_int("SMS_PUMP_BATCH", 200),
+    "PUMP_POLL_SECONDS": env_float("SMS_PUMP_POLL_SECONDS", 0.02),
+    "PUMP_IDLE_EXIT_SECONDS": env_float("SMS_PUMP_IDLE_EXIT_SECONDS", 2.0),
+    "PUMP_BUDGET_SECONDS": env_float("SMS_PUMP_BUDGET_SECONDS", 20.0),
+    "PUMP_MAX_IN_FLIGHT": env_int("SMS_PUMP_MAX_IN_FLIGHT", 1000),
     # Circuit breaker per engine: consecutive retryable failures before it opens, and its cool-down.
     "BREAKER_THRESHOLD": env_int("SMS_BREAKER_THRESHOLD", 5),
     "BREAKER_COOLDOWN_SECONDS": env_float("SMS_BREAKER_COOLDOWN_SECONDS", 30.0),

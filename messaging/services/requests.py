@@ -17,6 +17,7 @@ from common.sealing import seal
 from messaging.models import Templates, VerifyRequests
 from messaging.publishing import publish_now, publish_requests
 from messaging.services.delivery import requests_reclaim_expired
+from messaging.services.pump import pump_wake
 
 Flag = VerifyRequests.Flag
 # Kavenegar refuses whitespace in token, token2 and token3, and both providers choke on markup and
@@ -96,8 +97,16 @@ def request_create(
         created_at=now,
         queued_at=now,
     )
-    publish_requests([request.id])
+    requests_announce([request.id])
     return request
+
+
+def requests_announce(request_ids: list[int]) -> None:
+    """Tell the workers, once committed, that these requests are due now."""
+    if gateway_settings()["PUMP_ENABLED"]:
+        transaction.on_commit(pump_wake)
+    else:
+        publish_requests(request_ids)
 
 
 @transaction.atomic
@@ -108,7 +117,7 @@ def requests_requeue(*, request_ids: Sequence[int]) -> int:
     count = VerifyRequests.objects.filter(id__in=ids, flag=Flag.FAILED).update(
         flag=Flag.PENDING, rounds=0, next_attempt_at=now, queued_at=now, completed_at=None, updated_at=now
     )
-    publish_requests(ids)
+    requests_announce(ids)
     return count
 
 

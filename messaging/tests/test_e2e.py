@@ -13,6 +13,7 @@ from django.test import override_settings
 from messaging.models import VerifyRequests
 from messaging.publishing import publish_now
 from messaging.services.config import providers_load
+from messaging.services.pump import pump_is_running
 from messaging.services.requests import requests_sweep
 from messaging.tests.conftest import gateway_config, new_request
 from tests.processes import free_port, wait_for
@@ -66,7 +67,19 @@ def test_the_same_request_queued_ten_times_is_sent_once(live, api_client_key):
     assert len(live.received()) == 1
 
 
+def _no_pump_running() -> None:
+    """Wait until no worker runs a pump (a running pump would find the request without any publish)."""
+    quiet_since = time.monotonic()
+    deadline = quiet_since + 30
+    while time.monotonic() - quiet_since < 1.5:  # a live pump refreshes its mark every second
+        assert time.monotonic() < deadline, "a pump kept running"
+        if pump_is_running():
+            quiet_since = time.monotonic()
+        time.sleep(0.1)
+
+
 def test_broker_down_at_accept_time_then_the_sweeper_delivers(live, api, monkeypatch):
+    _no_pump_running()
     good_url = current_app.conf.broker_url
     _use_broker(monkeypatch, f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there: connection refused
     try:

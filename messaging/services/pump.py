@@ -1,0 +1,90 @@
+"""The fast path: a pump claims due requests in batches and keeps many provider calls in flight.
+
+One Celery message per SMS caps a worker at a couple of hundred sends a second, whatever the pool.
+So new requests are not published one by one: while a pump runs, it finds them itself within
+``PUMP_POLL_SECONDS``; when none runs, the first request to notice publishes one ``deliver_due`` task
+(at most one a second) to start it. A pump runs until it has been idle for ``PUMP_IDLE_EXIT_SECONDS``
+or its budget is spent, then hands over to a fresh task, so no task outlives its time limit.
+
+Handing over without losing a request: a pump clears its "alive" mark *before* its last look for due
+rows. A request committed before that look is claimed by it; one committed after sees no mark and
+wakes a new pump.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.core.cache import cache
+
+from common.conf import gateway_settings
+from messaging.publishing import publish_wakeup
+from messaging.services.delivery import Dispatcher, requests_claim_due
+
+logger = logging.getLogger(__name__)
+
+ALIVE_KEY = "sms:pump:alive"
+WAKE_KEY = "sms:pump:wake"
+_ALIVE_SECONDS = 3
+_REFRESH_SECONDS = 1.0
+
+
+def pump_is_running() -> bool:
+    return cache.get(ALIVE_KEY) is not None
+
+
+def pump_wake(*, even_if_running: bool = False) -> None:
+    """Start a pump unless one runs or was started within the last second. Never raises."""
+    try:
+        if (even_if_running or not pump_is_running()) and cache.add(WAKE_KEY, 1, timeout=1):
+            publish_wakeup()
+    except Exception as exc:  # cache down: the sweeper publishes what is due
+        logger.warning("could not wake a pump: %s", type(exc).__name__)
+
+
+def requests_pump(*, budget_seconds: float | None = None) -> int:
+    """Deliver due requests until idle or out of budget; return how many were claimed."""
+    config = gateway_settings()
+    budget = config["PUMP_BUDGET_SECONDS"] if budget_seconds is None else budget_seconds
+    batch, poll = int(config["PUMP_BATCH"]), float(config["PUMP_POLL_SECONDS"])
+    idle_exit, max_in_flight = float(config["PUMP_IDLE_EXIT_SECONDS"]), int(config["PUMP_MAX_IN_FLIGHT"])
+    dispatcher = Dispatcher()
+    started = last_work = time.monotonic()
+    refreshed = 0.0
+    claimed_total = 0
+    out_of_budget = False
+    while True:
+        now = time.monotonic()
+        if now - refreshed >= _REFRESH_SECONDS:
+            cache.set(ALIVE_KEY, 1, timeout=_ALIVE_SECONDS)
+            refreshed = now
+        room = max_in_flight - dispatcher.in_flight
+        claimed = requests_claim_due(limit=min(batch, room)) if room > 0 else []
+        if claimed:
+            dispatcher.start(claimed)
+            claimed_total += len(claimed)
+            last_work = now
+            if len(claimed) == batch:
+                # A backlog: let another worker process help (at most one more a second).
+                pump_wake(even_if_running=True)
+        if dispatcher.in_flight:
+            dispatcher.poll(timeout=0 if claimed else poll)
+        elif not claimed:
+            time.sleep(poll)
+        if now - started >= budget:
+            out_of_budget = True
+            break
+        if not dispatcher.in_flight and not claimed and now - last_work >= idle_exit:
+            cache.delete(ALIVE_KEY)
+            last_look = requests_claim_due(limit=batch)
+            if not last_look:
+                break
+            dispatcher.start(last_look)
+            claimed_total += len(last_look)
+            last_work, refreshed = time.monotonic(), 0.0
+    dispatcher.run_until_idle()
+    cache.delete(ALIVE_KEY)
+    if out_of_budget:
+        publish_wakeup()
+    return claimed_total

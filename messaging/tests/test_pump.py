@@ -1,0 +1,89 @@
+"""The pump: batch claims, many calls in flight, wake-ups that never pile up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+
+from messaging.models import VerifyRequests
+from messaging.services import pump
+from messaging.tests.conftest import new_request
+
+Flag = VerifyRequests.Flag
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def fast_pump(settings: Any) -> None:
+    settings.SMS_GATEWAY = {**settings.SMS_GATEWAY, "PUMP_IDLE_EXIT_SECONDS": 0.2, "PUMP_BATCH": 20}
+
+
+def test_pump_delivers_every_due_request_once_with_calls_in_parallel(gateway, api_client_key, fast_pump):
+    gateway.fault("all", "latency", latency_ms=200)
+    requests = [new_request(api_client_key[0], phone=f"+98912000{i:04d}") for i in range(60)]
+
+    claimed = pump.requests_pump(budget_seconds=30)
+
+    assert claimed == 60
+    assert set(VerifyRequests.objects.values_list("flag", flat=True)) == {Flag.DONE}
+    received = gateway.received("smsir")
+    assert sorted(r["mobile"] for r in received) == sorted(r.phone for r in requests)
+    # 60 calls of 200 ms each, at most 20 claimed at a time: far less than 60 x 200 ms when parallel.
+    span = max(r["received_at"] for r in received) - min(r["received_at"] for r in received)
+    assert span < 3.0
+
+
+def test_pump_fails_over_like_a_single_delivery(gateway, api_client_key, fast_pump):
+    gateway.fault("smsir", "http500")
+    request = new_request(api_client_key[0])
+    pump.requests_pump(budget_seconds=10)
+    request.refresh_from_db()
+    assert (request.flag, request.system.name, request.tries) == (Flag.DONE, "kavenegar", 2)
+
+
+def test_pump_clears_its_alive_mark_when_it_stops(gateway, api_client_key, fast_pump):
+    new_request(api_client_key[0])
+    pump.requests_pump(budget_seconds=10)
+    assert not pump.pump_is_running()
+
+
+def test_wake_publishes_at_most_once_a_second_and_not_while_a_pump_runs(monkeypatch):
+    published: list[int] = []
+    monkeypatch.setattr(pump, "publish_wakeup", lambda: published.append(1) or True)
+
+    for _ in range(50):
+        pump.pump_wake()
+    assert len(published) == 1
+
+    cache.delete(pump.WAKE_KEY)
+    cache.set(pump.ALIVE_KEY, 1, timeout=5)
+    pump.pump_wake()
+    assert len(published) == 1
+
+
+def test_accepting_a_request_wakes_a_pump_after_commit(api, monkeypatch, gateway, django_capture_on_commit_callbacks):
+    published: list[int] = []
+    monkeypatch.setattr(pump, "publish_wakeup", lambda: published.append(1) or True)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            "/sendsms/", {"phone": "09121234567", "template_id": 1, "token_value": {"code": "1234"}}, format="json"
+        )
+    assert response.status_code == 202
+    assert published == [1]
+
+
+def test_without_the_pump_each_request_is_published_by_id(
+    api, monkeypatch, gateway, settings, django_capture_on_commit_callbacks
+):
+    from messaging import publishing
+
+    settings.SMS_GATEWAY = {**settings.SMS_GATEWAY, "PUMP_ENABLED": False}
+    published: list[list[int]] = []
+    monkeypatch.setattr(publishing, "publish_now", lambda ids, countdown=0: published.append(list(ids)) or len(ids))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            "/sendsms/", {"phone": "09121234567", "template_id": 1, "token_value": {"code": "1234"}}, format="json"
+        )
+    assert published == [[response.json()["id"]]]
