@@ -22,6 +22,7 @@ import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -361,6 +362,11 @@ class Stack:
             {"Authorization": f"Token {self.key}", **(headers or {})},
             timeout=timeout,
         )
+
+    def post_many(self, count: int, threads: int = 8, timeout: float = 5) -> list[Reply]:
+        phones = [self.next_phone() for _ in range(count)]
+        with ThreadPoolExecutor(threads) as pool:
+            return list(pool.map(lambda phone: self.post(phone, timeout=timeout), phones))
 
     def sweep(self) -> None:
         """Run the sweeper once, as beat would (reclaim expired leases, re-publish what is due)."""
