@@ -72,42 +72,32 @@ class Simulator:
         self.process.wait(10)
 
 
-class Worker:
-    """A real Celery worker process on the test database and broker."""
+class CeleryProcess:
+    """A real ``celery -A smsproject ...`` process (worker or beat) on the test database and broker."""
 
-    def __init__(self, env: dict[str, str], concurrency: int = 2) -> None:
+    ready_marker = b""
+
+    def __init__(self, env: dict[str, str], name: str) -> None:
         self.env = env
-        self.concurrency = concurrency
         self.process: subprocess.Popen[bytes] | None = None
-        self.log = ROOT / "data" / f"worker-{os.getpid()}.log"
+        self.log = ROOT / "data" / f"{name}-{os.getpid()}.log"
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
 
     def start(self) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.log.write_bytes(b"")
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "smsproject",
-                    "worker",
-                    "-l",
-                    "INFO",
-                    f"--concurrency={self.concurrency}",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                    "-n",
-                    f"test-{os.getpid()}@%h",
-                ],
+                [sys.executable, "-m", "celery", "-A", "smsproject", *self.command()],
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        wait_for(lambda: b"ready." in self.log.read_bytes(), timeout=60, message="worker ready")
+        wait_for(lambda: self.ready_marker in self.log.read_bytes(), timeout=60, message=f"{self.log.name} ready")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -117,3 +107,46 @@ class Worker:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
+
+
+class Worker(CeleryProcess):
+    ready_marker = b"ready."
+
+    def __init__(self, env: dict[str, str], concurrency: int = 2) -> None:
+        super().__init__(env, "worker")
+        self.concurrency = concurrency
+
+    def command(self) -> list[str]:
+        return [
+            "worker",
+            "-l",
+            "INFO",
+            f"--concurrency={self.concurrency}",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"test-{os.getpid()}@%h",
+        ]
+
+
+class Beat(CeleryProcess):
+    ready_marker = b"beat: Starting"
+
+    def __init__(self, env: dict[str, str]) -> None:
+        super().__init__(env, "beat")
+
+    def command(self) -> list[str]:
+        schedule = self.log.with_suffix(".schedule")
+        return [
+            "beat",
+            "-l",
+            "info",
+            "--scheduler",
+            "django_celery_beat.schedulers:DatabaseScheduler",
+            "--pidfile=",
+            "-s",
+            str(schedule),
+            "--max-interval",
+            "1",
+        ]

@@ -1,0 +1,31 @@
+"""Migrate registers the sweeper in django-celery-beat's DatabaseScheduler, with the configured interval."""
+
+from __future__ import annotations
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+from django_celery_beat.models import PeriodicTask
+
+from messaging.signals import SWEEPER_NAME, register_periodic_tasks
+
+pytestmark = pytest.mark.django_db
+
+
+def test_migrate_registers_check_pending_requests_in_the_database_scheduler():
+    PeriodicTask.objects.filter(name=SWEEPER_NAME).delete()
+    call_command("migrate", verbosity=0)
+
+    task = PeriodicTask.objects.get(name=SWEEPER_NAME)
+    assert task.task == "messaging.check_pending_requests"
+    assert task.enabled
+    assert (task.interval.every, task.interval.period) == (30, "seconds")
+
+
+def test_the_sweep_interval_is_configurable_and_re_registering_updates_it(settings):
+    settings.SMS_GATEWAY = {**settings.SMS_GATEWAY, "SWEEP_INTERVAL_SECONDS": 7}
+    register_periodic_tasks(sender=apps.get_app_config("messaging"))
+    register_periodic_tasks(sender=apps.get_app_config("messaging"))
+
+    [task] = PeriodicTask.objects.filter(name=SWEEPER_NAME)
+    assert task.interval.every == 7
