@@ -11,7 +11,9 @@ from verifications.codes import code_normalize
 from verifications.models import Verification
 from verifications.services import verification_attempts_left, verification_resend_after
 
-_TEMPLATE_ID = {"min_value": 1, "max_value": 2_147_483_647}
+
+def _template_id_field(**kwargs: Any) -> serializers.IntegerField:
+    return serializers.IntegerField(required=False, min_value=1, max_value=2_147_483_647, **kwargs)
 
 
 class CodeField(serializers.CharField):
@@ -32,9 +34,7 @@ class CodeField(serializers.CharField):
 
 class VerificationStartSerializer(StrictSerializer):
     phone = PhoneField()
-    template_id = serializers.IntegerField(
-        required=False, help_text="Omit to use the configured default verification template.", **_TEMPLATE_ID
-    )
+    template_id = _template_id_field(help_text="Omit to use the configured default verification template.")
 
 
 class VerificationCheckSerializer(StrictSerializer):
@@ -43,7 +43,7 @@ class VerificationCheckSerializer(StrictSerializer):
 
 class VerificationCheckByPhoneSerializer(StrictSerializer):
     phone = PhoneField()
-    template_id = serializers.IntegerField(required=False, **_TEMPLATE_ID)
+    template_id = _template_id_field()
     code = CodeField()
 
 

@@ -50,7 +50,7 @@ def check(api: Any, verification_id: str, code: str) -> Any:
     return api.post(f"/verifications/{verification_id}/check/", {"code": code}, format="json")
 
 
-def sent_code(send_request_id: int) -> str:
+def sent_code(send_request_id: int | None) -> str:
     """The code as queued for the provider (what the simulator would receive)."""
     return str(unseal(VerifyRequests.objects.get(id=send_request_id).token_value)["code"])
 
@@ -63,7 +63,7 @@ def database_text() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
         tables = [row[0] for row in cursor.fetchall()]
-        chunks = []
+        chunks: list[str] = []
         for table in tables:
             cursor.execute(f'SELECT t::text FROM "{table}" AS t')
             chunks.extend(row[0] for row in cursor.fetchall())
