@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import ipaddress
+import logging
 import math
 import time
 from collections.abc import Mapping
@@ -27,6 +28,7 @@ from typing import Any
 
 import phonenumbers
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
 
 from clients.models import Client
 from common.api import INVALID_PHONE_MESSAGE
@@ -34,6 +36,7 @@ from common.conf import gateway_settings
 from common.exceptions import ApplicationError, RateLimited
 from messaging.models import AllowedRegion, RateLimit
 
+logger = logging.getLogger(__name__)
 Scope = RateLimit.Scope
 _POLICY_KEY = "limits:policy:v1"
 _REFUSALS = {
@@ -72,11 +75,15 @@ def _policy_data() -> dict[str, Any]:
 
 def limits_policy() -> Policy:
     """The limits and allowlist in force: admin rows over settings defaults, cached briefly for every process."""
-    data = cache.get(_POLICY_KEY)
+    try:
+        data = cache.get(_POLICY_KEY)
+    except Exception:  # cache down: read the database, which is the source anyway
+        data = None
     if data is None:
         data = _policy_data()
         # Plain data in the cache, so a cached policy survives a deploy that changes these classes.
-        cache.set(_POLICY_KEY, data, gateway_settings()["LIMITS_CACHE_SECONDS"])
+        with contextlib.suppress(Exception):
+            cache.set(_POLICY_KEY, data, gateway_settings()["LIMITS_CACHE_SECONDS"])
     return Policy(
         windows={
             scope: tuple(Window(limit=int(limit), seconds=int(seconds)) for limit, seconds in pairs)
@@ -130,12 +137,21 @@ def number_prefix(phone: str) -> str:
     return f"{number.country_code}-{str(number.national_number)[:7]}"
 
 
+@dataclass(frozen=True)
+class _Counter:
+    key: str
+    ttl: int
+    limit: int
+    retry_after: int
+    scope: str
+
+
 def sends_consume(*, subjects: Mapping[str, str], now: float | None = None) -> None:
     """Count one send for every ``scope -> identity`` in ``subjects``, or count nothing and raise RateLimited."""
     now = time.time() if now is None else now
     policy = limits_policy()
-    counted: list[str] = []
     refusals: list[tuple[int, str]] = []
+    counters: list[_Counter] = []
     for scope, identity in subjects.items():
         # Hashed, so the cache holds no phone numbers or addresses.
         digest = hashlib.sha256(f"{scope}:{identity}".encode()).hexdigest()[:24]
@@ -146,26 +162,71 @@ def sends_consume(*, subjects: Mapping[str, str], now: float | None = None) -> N
                 refusals.append((retry_after, scope))
                 continue
             key = f"rl:{digest}:{window.seconds}:{index}"
-            cache.add(key, 0, timeout=window.seconds + 60)
-            try:
-                count = cache.incr(key)
-            except ValueError:  # evicted between add and incr
-                cache.set(key, 1, timeout=window.seconds + 60)
-                count = 1
-            counted.append(key)
-            if count > window.limit:
-                refusals.append((retry_after, scope))
+            counters.append(_Counter(key, window.seconds + 60, window.limit, retry_after, scope))
+    counts = _increment(counters)
+    refusals += [(c.retry_after, c.scope) for c, count in zip(counters, counts, strict=True) if count > c.limit]
     if refusals:
-        for key in counted:
-            with contextlib.suppress(ValueError):  # expired meanwhile: nothing to give back
-                cache.decr(key)
+        _decrement(counters)
         retry_after, scope = max(refusals)
         raise RateLimited(_REFUSALS[Scope(scope)].format(retry_after), retry_after=retry_after)
 
 
+def _redis() -> Any | None:
+    """The raw Redis client behind Django's cache, when it is Redis: one round trip for all counters."""
+    if isinstance(cache, RedisCache):
+        return cache._cache.get_client(write=True)
+    return None
+
+
+def _increment(counters: list[_Counter]) -> list[int]:
+    client = _redis()
+    if client is not None:
+        pipe = client.pipeline(transaction=False)
+        for counter in counters:
+            key = cache.make_and_validate_key(counter.key)
+            pipe.incr(key)
+            pipe.expire(key, counter.ttl, nx=True)
+        return [int(value) for value in pipe.execute()[::2]]
+    counts = []
+    for counter in counters:
+        cache.add(counter.key, 0, timeout=counter.ttl)
+        try:
+            counts.append(cache.incr(counter.key))
+        except ValueError:  # evicted between add and incr
+            cache.set(counter.key, 1, timeout=counter.ttl)
+            counts.append(1)
+    return counts
+
+
+def _decrement(counters: list[_Counter]) -> None:
+    client = _redis()
+    if client is not None:
+        pipe = client.pipeline(transaction=False)
+        for counter in counters:
+            pipe.decr(cache.make_and_validate_key(counter.key))
+        pipe.execute()
+        return
+    for counter in counters:
+        with contextlib.suppress(ValueError):  # expired meanwhile: nothing to give back
+            cache.decr(counter.key)
+
+
 def send_admit(*, client: Client, phone: str, ip: str) -> None:
-    """Refuse a number outside the allowlist, then count one send in every limit or raise RateLimited."""
+    """Refuse a number outside the allowlist, then count one send in every limit or raise RateLimited.
+
+    When the cache holding the counters is unreachable, sends are admitted uncounted: an accepted
+    request must not depend on Redis being up (the broker outbox does not either).
+    """
     phone_region_check(phone=phone)
+    try:
+        _consume(client=client, phone=phone, ip=ip)
+    except RateLimited:
+        raise
+    except Exception as exc:
+        logger.warning("rate-limit store unavailable (%s); admitting uncounted", type(exc).__name__)
+
+
+def _consume(*, client: Client, phone: str, ip: str) -> None:
     sends_consume(
         subjects={Scope.PHONE: phone, Scope.PREFIX: number_prefix(phone), Scope.CLIENT: str(client.pk), Scope.IP: ip}
     )

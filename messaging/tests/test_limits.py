@@ -191,3 +191,14 @@ def test_allowlist_rows_replace_the_setting(api):
 def test_allowlist_setting_is_the_default(api):
     with gateway(ALLOWED_REGIONS=["IR", "AE"]):
         assert send(api, "+971501234567").status_code == 202
+
+
+def test_sends_are_admitted_uncounted_when_the_counter_store_is_down(monkeypatch, api_client_key):
+    from messaging.services import limits
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache unreachable")
+
+    monkeypatch.setattr(limits, "_increment", down)
+    for _ in range(10):  # far over the 3-per-10-minutes phone limit
+        limits.send_admit(client=api_client_key[0], phone="+989121234567", ip="127.0.0.1")
