@@ -117,7 +117,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache: rate limits, circuit breakers and idempotency keys are shared by every process --------
 CACHE_URL = os.environ.get("CACHE_URL", "")
 if CACHE_URL.startswith("redis"):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    # Breakers, limits and the pump's wake-up run inside API requests and sends; a frozen Redis must cost each
+    # call a fraction of a second, not hang it. An API answer makes up to ~6 cache calls, so 0.25 s keeps it
+    # under 2 s with the cache frozen (tests/faults/test_redis_faults.py); a healthy Redis answers in ~1 ms.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "OPTIONS": {"socket_timeout": 0.25, "socket_connect_timeout": 0.25},
+        }
+    }
 else:
     CACHES = {
         "default": {
@@ -139,9 +148,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
     "max_retries": 0,
 }
 if CELERY_BROKER_URL.startswith(("redis", "rediss")):
-    # A frozen or unreachable Redis must not hang the API's publish or a worker forever.
+    # A frozen or unreachable Redis must not hang the API's publish or a worker forever. One second: an
+    # API answer that publishes must stay within 2 s while Redis is frozen (tests/faults/test_redis_faults.py);
+    # the worker's BRPOP runs on its event loop, where health_check_interval catches a frozen server instead.
     CELERY_BROKER_TRANSPORT_OPTIONS.update(
-        {"socket_timeout": 3, "socket_connect_timeout": 1, "retry_on_timeout": False, "health_check_interval": 10}
+        {"socket_timeout": 1, "socket_connect_timeout": 1, "retry_on_timeout": False, "health_check_interval": 10}
     )
 if CELERY_BROKER_URL.startswith("filesystem"):
     for sub in ("out", "processed", "control"):

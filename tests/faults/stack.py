@@ -38,6 +38,7 @@ DB_NAME = "gateway"
 SECRET = "faults-only-secret-key"
 # Far above any count these tests send: limits are not what they measure.
 NO_LIMIT = "1000000/60"
+LOGS = ROOT / "data" / "faults-logs"
 
 
 def _as_postgres() -> dict[str, Any]:
@@ -298,6 +299,11 @@ class Stack:
             self.sim.stop()
         self.redis.stop()
         self.pg.stop()
+        # Logs outlive the temporary folder, for the failure that needs them.
+        logs = LOGS / self.dir.name
+        logs.mkdir(parents=True, exist_ok=True)
+        for log in self.dir.glob("*.log"):
+            shutil.copy(log, logs / log.name)
 
     def _setup(self) -> str:
         assert self.sim is not None

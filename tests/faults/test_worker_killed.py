@@ -18,11 +18,11 @@ def test_sigkill_of_the_whole_worker_mid_load_loses_nothing(make_stack):
     stack = make_stack()
     stack.api()
     stack.beat()
-    worker = stack.worker(concurrency=8)
     stack.sim.fault("all", "latency", latency_ms=400)
-
+    # Accepted before the worker starts, so that all of them are in flight when it is killed.
     replies = stack.post_many(IN_FLIGHT)
     assert [reply.status for reply in replies] == [202] * IN_FLIGHT
+    worker = stack.worker(concurrency=8)
     wait_for(lambda: stack.flags()["DONE"] >= 40, timeout=60, message="the worker to be well into the load")
     at_kill = stack.flags()
     worker.kill()

@@ -1,0 +1,99 @@
+"""The broker stopped, restarted empty, or frozen: the API keeps accepting, and every request is sent once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+import pytest
+
+from tests.faults.stack import Reply, Stack
+
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(300)]
+
+
+def sent_once_each(stack: Stack, expected: int) -> None:
+    per_phone = Counter(record["mobile"] for record in stack.sim.received())
+    assert len(per_phone) == expected
+    assert set(per_phone.values()) == {1}
+
+
+def test_redis_down_while_accepting_then_back_delivers_everything_once(make_stack):
+    stack = make_stack()
+    stack.api()
+    stack.worker(concurrency=4)
+    stack.beat()
+    stack.redis.stop()
+
+    replies = stack.post_many(200, threads=4)
+    assert [reply.status for reply in replies] == [202] * 200
+    slowest = max(reply.elapsed for reply in replies)
+    assert slowest < 1.0
+    stack.redis.start()
+
+    stack.wait_all_final(200, timeout=120)
+    summary = stack.summary("redis_down_at_accept", note=f"slowest_202={slowest:.2f}s")
+    assert summary.done == 200
+    sent_once_each(stack, 200)
+
+
+def test_redis_restarted_empty_loses_no_request_and_the_worker_reconnects(make_stack):
+    stack = make_stack()
+    stack.api()
+    stack.beat()
+    replies = stack.post_many(300)
+    assert [reply.status for reply in replies] == [202] * 300
+    stack.redis.stop()  # no persistence: every queued message is gone
+    stack.redis.start()
+    stack.worker(concurrency=4)
+    stack.wait_all_final(300, timeout=120)
+
+    stack.redis.stop()
+    stack.redis.start()
+    later = stack.post_many(20, threads=2)
+    assert [reply.status for reply in later] == [202] * 20
+    stack.wait_all_final(320, timeout=120)
+    summary = stack.summary("redis_restarted_empty", note="300 waiting with workers stopped + 20 after a 2nd restart")
+    assert summary.done == 320
+    sent_once_each(stack, 320)
+
+
+@pytest.mark.parametrize(
+    ("pump", "cache"), [("1", "redis"), ("0", "db")], ids=["pump-redis-cache", "task-per-request-db-cache"]
+)
+def test_redis_frozen_keeps_the_api_answering_and_wedges_no_worker(make_stack, pump, cache):
+    frozen_for = 10.0
+    stack = make_stack(cache=cache, SMS_PUMP_ENABLED=pump)
+    stack.api()
+    stack.worker(concurrency=4)
+    stack.beat()
+    replies: list[Reply] = []
+    stop = threading.Event()
+
+    def light_load() -> None:
+        while not stop.is_set():
+            replies.append(stack.post(timeout=10))
+            time.sleep(0.25)
+
+    load = threading.Thread(target=light_load)
+    load.start()
+    try:
+        time.sleep(2)
+        stack.redis.freeze()
+        time.sleep(frozen_for)
+        stack.redis.thaw()
+        time.sleep(3)
+    finally:
+        stop.set()
+        load.join(30)
+    after_thaw = stack.post_many(10, threads=2)
+
+    slowest = max(reply.elapsed for reply in replies)
+    assert [reply.status for reply in replies + after_thaw] == [202] * (len(replies) + 10)
+    assert slowest < 2.0
+    total = len(replies) + 10
+    stack.wait_all_final(total, timeout=120)
+    summary = stack.summary(f"redis_frozen[pump={pump},cache={cache}]", note=f"sigstop={frozen_for:.0f}s slowest_api_answer={slowest:.2f}s")
+    assert summary.done == total
+    sent_once_each(stack, total)
