@@ -94,6 +94,7 @@ def test_redis_frozen_keeps_the_api_answering_and_wedges_no_worker(make_stack, p
     assert slowest < 2.0
     total = len(replies) + 10
     stack.wait_all_final(total, timeout=120)
-    summary = stack.summary(f"redis_frozen[pump={pump},cache={cache}]", note=f"sigstop={frozen_for:.0f}s slowest_api_answer={slowest:.2f}s")
+    note = f"sigstop={frozen_for:.0f}s slowest_api_answer={slowest:.2f}s"
+    summary = stack.summary(f"redis_frozen[pump={pump},cache={cache}]", note=note)
     assert summary.done == total
     sent_once_each(stack, total)
