@@ -1,0 +1,65 @@
+"""What the benchmark runs: each case is one configuration under one load, repeated once per round."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    what: str
+    target: str  # "api": the real API (POST /sendsms/); "bare": the bare DRF reference; "smsir": the simulator
+    worker: str | None  # "gateway" (BENCH_WORKER_CMD), "seed" (bench/seed), or None
+    latency_ms: int
+    count: int  # requests in the full run, over all rounds
+    quick_count: int
+    rate: float = 0.0  # open loop at this many requests a second; 0: saturation with ``connections`` loops
+    connections: int = 16
+    feed_seconds: float = 120.0  # per round: the generator stops early after this long
+    drain_seconds: float = 120.0  # per round: how long to wait for every accepted request to end
+    failover: bool = False  # SMS.IR points at a closed port, so every send fails over to Kavenegar
+    client: str = "aiohttp"
+
+
+CASES = [
+    Case("api_bare", "bare DRF endpoint: same parser, auth and serializer; 202 without storing or queueing",
+         "bare", None, 0, 20000, 300, feed_seconds=60, drain_seconds=0),
+    Case("api_gateway", "real API at saturation (16 connections), gateway worker, provider 0 ms",
+         "api", "gateway", 0, 20000, 300, feed_seconds=60),
+    Case("seed_0ms", "real API at saturation, seed worker (prefork 1, blocking urllib), provider 0 ms",
+         "api", "seed", 0, 20000, 10, feed_seconds=60),
+    Case("ceiling_aiohttp_64_0ms", "bare asyncio client, aiohttp, 64 in flight, simulator at 0 ms",
+         "smsir", None, 0, 20000, 500, connections=64, feed_seconds=30, drain_seconds=0),
+    Case("ceiling_aiohttp_500_0ms", "bare asyncio client, aiohttp, 500 in flight, simulator at 0 ms",
+         "smsir", None, 0, 20000, 500, connections=500, feed_seconds=30, drain_seconds=0),
+    Case("ceiling_httpx_500_0ms", "bare asyncio client, httpx AsyncClient, 500 in flight, simulator at 0 ms",
+         "smsir", None, 0, 20000, 500, connections=500, feed_seconds=30, drain_seconds=0, client="httpx"),
+    Case("gateway_200ms", "real API at saturation, gateway worker, provider 200 ms: delivery capacity and RSS",
+         "api", "gateway", 200, 20000, 300, feed_seconds=15, drain_seconds=40),
+    Case("seed_200ms", "real API, seed worker, provider 200 ms (few requests: it sends 5 a second)",
+         "api", "seed", 200, 300, 5, drain_seconds=40),
+    Case("ceiling_aiohttp_64_200ms", "bare asyncio client, aiohttp, 64 in flight, simulator at 200 ms",
+         "smsir", None, 200, 20000, 500, connections=64, feed_seconds=20, drain_seconds=0),
+    Case("ceiling_aiohttp_500_200ms", "bare asyncio client, aiohttp, 500 in flight, simulator at 200 ms",
+         "smsir", None, 200, 20000, 1000, connections=500, feed_seconds=20, drain_seconds=0),
+    Case("ceiling_httpx_500_200ms", "bare asyncio client, httpx AsyncClient, 500 in flight, simulator at 200 ms",
+         "smsir", None, 200, 20000, 1000, connections=500, feed_seconds=20, drain_seconds=0, client="httpx"),
+    Case("open200_0ms", "real API, open loop at 200 req/s, gateway worker, provider 0 ms",
+         "api", "gateway", 0, 12000, 200, rate=200, feed_seconds=60, drain_seconds=60),
+    Case("open200_200ms", "real API, open loop at 200 req/s, gateway worker, provider 200 ms",
+         "api", "gateway", 200, 12000, 200, rate=200, feed_seconds=60, drain_seconds=40),
+    Case("failover", "real API, open loop at 50 req/s, SMS.IR refuses connections: every send fails over",
+         "api", "gateway", 0, 3000, 100, rate=50, feed_seconds=60, drain_seconds=60, failover=True),
+]
+
+
+def cases_select(names: list[str]) -> list[Case]:
+    """The cases whose name equals or starts with one of ``names`` (all of them when none is given)."""
+    if not names:
+        return list(CASES)
+    chosen = [case for case in CASES if any(case.name == name or case.name.startswith(name) for name in names)]
+    unknown = [name for name in names if not any(case.name.startswith(name) for case in CASES)]
+    if unknown:
+        raise SystemExit(f"unknown case(s) {unknown}; known: {[case.name for case in CASES]}")
+    return chosen

@@ -1,0 +1,82 @@
+"""Figures from one round of one case: the generator's records, the simulator's records, the samplers."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+from bench.loadgen import e164
+
+INF = math.inf
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile; ``inf`` entries (never happened) sort last, as they should."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))]
+
+
+def rate(times: list[float]) -> float:
+    """Events per second between the first and the last event."""
+    if len(times) < 2:
+        return 0.0
+    span = max(times) - min(times)
+    return (len(times) - 1) / span if span > 0 else 0.0
+
+
+def peak_overlap(starts: list[float], length: float) -> int:
+    """Most intervals [start, start + length) open at once: provider calls in flight, seen by the simulator."""
+    if length <= 0:
+        return 0
+    events = sorted([(start, 1) for start in starts] + [(start + length, -1) for start in starts])
+    peak = current = 0
+    for _, step in events:
+        current += step
+        peak = max(peak, current)
+    return peak
+
+
+def round_metrics(
+    *,
+    records: list[list[Any]],
+    received: list[dict[str, Any]],
+    latency_ms: int,
+    target: str,
+    failover: bool,
+) -> dict[str, Any]:
+    ok_status = 202 if target in ("api", "bare") else 200
+    accepted = [record for record in records if record[3] == ok_status]
+    accept_ms = [(done - due) * 1000 for _, due, done, _, _ in accepted]
+    sent = [item for item in received if item.get("message_id") is not None]
+    first_sent: dict[str, dict[str, Any]] = {}
+    for item in sorted(sent, key=lambda item: item["received_at"]):
+        first_sent.setdefault(item["mobile"], item)
+    ours = {e164(record[0]) for record in records}
+    delivered = [item for mobile, item in first_sent.items() if mobile in ours]
+    result: dict[str, Any] = {
+        "requests": len(records),
+        "accepted": len(accepted),
+        "errors": dict(Counter(str(record[3]) for record in records if record[3] != ok_status)),
+        "accepted_rps": rate([record[2] for record in accepted]),
+        "accept_ms": accept_ms,
+        "delivered": len(delivered),
+        "delivered_sps": rate([item["received_at"] for item in delivered]),
+        "provider_calls": len(received),
+        "peak_in_flight": peak_overlap([item["received_at"] for item in received], latency_ms / 1000),
+    }
+    per_call = Counter((item["provider"], item["mobile"]) for item in sent)
+    result["duplicates"] = sum(count - 1 for count in per_call.values() if count > 1)
+    if target == "api":
+        to_provider, via_kavenegar = [], []
+        for local, _, done, status, _ in accepted:
+            item = first_sent.get(e164(local))
+            to_provider.append((item["received_at"] - done) * 1000 if item else INF)
+            if failover:
+                via_kavenegar.append((item["received_at"] - done) * 1000 if item and item["provider"] == "kavenegar" else INF)
+        result["to_provider_ms"] = to_provider
+        result["failover_ms"] = via_kavenegar
+        result["timeline"] = [(done, (done - due) * 1000) for _, due, done, _, _ in accepted]
+    return result

@@ -1,0 +1,309 @@
+"""``bash bench/run.sh``: start the stack, run every case in alternating rounds, report, stop everything."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from bench import stack
+from bench.cases import Case, cases_select
+from bench.metrics import round_metrics
+
+RESULTS = stack.ROOT / "bench" / "results"
+WARMUP_PHONE = "09190000000"  # outside the generator's 0912 range
+RSS_INTERVAL = 0.1
+QUEUE_INTERVAL = 0.5
+# Each case's generator gets its own block of phone numbers, so no number is ever used twice in a run.
+PHONE_BLOCK = 200_000
+
+
+def httpx_missing() -> bool:
+    try:
+        import httpx  # noqa: F401
+    except ImportError:
+        return True
+    return False
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, cases: list[Case], out: Path) -> None:
+        self.args, self.cases, self.out = args, cases, out
+        self.log_dir = out / "logs"
+        self.log_dir.mkdir(parents=True)
+        self.data_dir = stack.temp_data_dir()
+        self.env = stack.stack_env(args.setup, self.data_dir)
+        # name -> (gunicorn, base URL): "api", "bare", and "seed-api" (the API publishing one task per id)
+        self.servers: dict[str, tuple[stack.Process, str]] = {}
+        self.workers: list[stack.Process] = []
+        self.sim: stack.Simulator | None = None
+        self.key = ""
+        self.blocks = 0
+
+    # --- the stack -------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.args.setup == "pg":
+            stack.pg_database("create")
+        os.environ.update(self.env)
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        from clients.services import client_create
+
+        call_command("migrate", verbosity=0, interactive=False)
+        call_command("createcachetable", verbosity=0)
+        self.key = client_create(name=f"bench-{int(time.time())}")[1]
+        self.sim = stack.Simulator(self.env)
+        self.load_config(failover=False)
+        wanted = {self.server_name(case) for case in self.cases if case.target != "smsir"} | {"api"}
+        variants = {
+            "api": {},
+            "bare": {"DJANGO_SETTINGS_MODULE": "bench.bare.settings"},
+            # The seed published one Celery task per request; its worker only knows that task.
+            "seed-api": {"SMS_PUMP_ENABLED": "0"},
+        }
+        for name in sorted(wanted):
+            self.servers[name] = stack.gunicorn(name, {**self.env, **variants[name]}, self.log_dir)
+            self.warm_server(self.servers[name][1])
+
+    def warm_server(self, api_url: str) -> None:
+        """Every gunicorn worker imports and connects lazily: let the first requests pay for that, unmeasured."""
+        for _ in range(4 * (os.cpu_count() or 1)):
+            self.post(api_url)
+
+    @staticmethod
+    def server_name(case: Case) -> str:
+        return "bare" if case.target == "bare" else "seed-api" if case.worker == "seed" else "api"
+
+    def stop(self) -> None:
+        self.stop_workers()
+        for process, _ in self.servers.values():
+            process.stop()
+        if self.sim:
+            self.sim.stop()
+        from django.db import connections
+
+        connections.close_all()
+        if self.args.setup == "pg":
+            stack.pg_database("drop")
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def load_config(self, *, failover: bool) -> None:
+        from messaging.services.config import providers_load
+        from messaging.tests.conftest import gateway_config
+
+        assert self.sim is not None
+        config = gateway_config(self.sim.url)
+        if failover:
+            config["engines"][0]["api_url"] = f"http://127.0.0.1:{stack.closed_port()}/smsir"
+        providers_load(data=config)
+
+    def stop_workers(self) -> None:
+        # Everything they leave behind is flushed before the next case, so they need no graceful goodbye.
+        for worker in self.workers:
+            worker.stop(timeout=3)
+        self.workers = []
+
+    def reset(self, case: Case) -> None:
+        """Nothing of the previous case survives: no worker, no message, no row, no breaker state."""
+        from django.core.cache import cache
+        from django.db import connection
+
+        from messaging.models import Attempt, VerifyRequests
+
+        self.stop_workers()
+        # On Redis this flushes db 13, broker queues included; workers re-declare theirs when they start.
+        cache.clear()
+        broker = self.data_dir / "broker"
+        for folder in ("out", "processed"):
+            for message in (broker / folder).glob("*"):
+                message.unlink(missing_ok=True)
+        with connection.cursor() as cursor:
+            for model in (Attempt, VerifyRequests):
+                table = connection.ops.quote_name(model._meta.db_table)
+                cursor.execute(f"TRUNCATE {table} CASCADE" if connection.vendor == "postgresql" else f"DELETE FROM {table}")
+        self.load_config(failover=False)
+        assert self.sim is not None
+        self.sim.prepare(0)
+        if case.worker:
+            self.workers = stack.workers(case.worker, self.args.workers, self.env, self.log_dir, self.data_dir)
+            self.warm_up(self.servers[self.server_name(case)][1])
+        self.load_config(failover=case.failover)
+        self.sim.prepare(case.latency_ms)
+
+    def post(self, api_url: str) -> None:
+        body = json.dumps({"phone": WARMUP_PHONE, "template_id": 1, "token_value": {"code": "111111"}}).encode()
+        request = urllib.request.Request(
+            f"{api_url}/sendsms/",
+            data=body,
+            headers={"Authorization": f"Token {self.key}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 202, response.status
+
+    def warm_up(self, api_url: str) -> None:
+        """One request end to end: the worker is consuming once the simulator sees it."""
+        assert self.sim is not None
+        self.post(api_url)
+        deadline = time.monotonic() + 90
+        while not self.sim.received():
+            if time.monotonic() > deadline or not all(worker.alive() for worker in self.workers):
+                raise RuntimeError(f"worker never delivered the warm-up request; see {self.log_dir}")
+            time.sleep(0.1)
+        time.sleep(0.5)
+
+    # --- one round of one case ---------------------------------------------------------------------
+    def run_round(self, case: Case, count: int) -> dict[str, Any]:
+        assert self.sim is not None
+        if case.target != "bare":
+            self.reset(case)
+        else:
+            self.stop_workers()
+        server = self.servers[self.server_name(case)][0] if case.target != "smsir" else None
+        rss = stack.Sampler(
+            lambda: {
+                "api": stack.tree_rss_bytes(server.pid) if server else 0,
+                "worker": sum(stack.tree_rss_bytes(w.pid) for w in self.workers if w.name != "beat"),
+            },
+            RSS_INTERVAL,
+        )
+        queue = stack.Sampler(self.queue_depth, QUEUE_INTERVAL) if case.target == "api" else None
+        for sampler in (rss, queue):
+            if sampler:
+                sampler.start()
+        started = time.time()
+        generated = self.generate(case, count)
+        drain_seconds = self.drain(case) if case.target == "api" else 0.0
+        rss_samples = rss.stop()
+        queue_samples = queue.stop() if queue else []
+        received = self.sim.received()
+        metrics = round_metrics(
+            records=generated["records"],
+            received=received,
+            latency_ms=case.latency_ms,
+            target=case.target,
+            failover=case.failover,
+        )
+        metrics.update(self.final_states(metrics) if case.target == "api" else {})
+        peaks = [sample for _, sample in rss_samples if isinstance(sample, dict)]
+        metrics.update(
+            {
+                "started": started,
+                "drain_seconds": drain_seconds,
+                "api_peak_rss_mb": max((p["api"] for p in peaks), default=0) / 2**20,
+                "worker_peak_rss_mb": max((p["worker"] for p in peaks), default=0) / 2**20,
+                "queue_depth": [(t, depth) for t, depth in queue_samples if isinstance(depth, int)],
+            }
+        )
+        return metrics
+
+    def generate(self, case: Case, count: int) -> dict[str, Any]:
+        out = self.out / "logs" / f"loadgen-{case.name}.json"
+        assert self.sim is not None
+        url = self.sim.url if case.target == "smsir" else self.servers[self.server_name(case)][1]
+        argv = [
+            sys.executable, "-m", "bench.loadgen",
+            "--target", "smsir" if case.target == "smsir" else "api",
+            "--url", url, "--key", self.key, "--count", str(count),
+            "--max-seconds", str(case.feed_seconds), "--connections", str(case.connections),
+            "--phone-start", str(self.blocks * PHONE_BLOCK), "--client", case.client, "--out", str(out),
+        ]  # fmt: skip
+        if case.rate:
+            argv += ["--rate", str(case.rate)]
+        self.blocks += 1
+        subprocess.run(argv, cwd=stack.ROOT, env=self.env, check=True, timeout=case.feed_seconds + 120)
+        result: dict[str, Any] = json.loads(out.read_text())
+        out.unlink()
+        return result
+
+    def queue_depth(self) -> int:
+        from django.db import close_old_connections
+
+        from messaging.models import VerifyRequests
+
+        close_old_connections()
+        flags = [VerifyRequests.Flag.PENDING, VerifyRequests.Flag.SENDING]
+        return VerifyRequests.objects.filter(flag__in=flags).count()
+
+    def drain(self, case: Case) -> float:
+        started = time.monotonic()
+        while time.monotonic() - started < case.drain_seconds and self.queue_depth():
+            time.sleep(0.25)
+        return time.monotonic() - started
+
+    def final_states(self, metrics: dict[str, Any]) -> dict[str, Any]:
+        from django.db.models import Count
+
+        from messaging.models import VerifyRequests
+
+        rows = VerifyRequests.objects.exclude(phone="+98" + WARMUP_PHONE[1:])
+        flags = {row["flag"]: row["n"] for row in rows.values("flag").annotate(n=Count("id"))}
+        stored = sum(flags.values())
+        return {
+            "flags": flags,
+            "unfinished": flags.get("PENDING", 0) + flags.get("SENDING", 0),
+            # A 202 the database does not hold is a lost request.
+            "missing": max(0, metrics["accepted"] - stored),
+        }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bash bench/run.sh", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a few hundred requests per case (CI smoke)")
+    parser.add_argument("--setup", choices=["pg", "embedded"], default="pg")
+    parser.add_argument("--cases", nargs="*", default=[], help="case names or prefixes (default: all)")
+    parser.add_argument("--rounds", type=int, default=None, help="alternating rounds (default 2; --quick 1)")
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "1")),
+                        help="gateway worker processes, each running BENCH_WORKER_CMD (env BENCH_WORKERS)")
+    parser.add_argument("--out", type=Path, default=None, help="JSON path (default bench/results/<timestamp>.json)")
+    args = parser.parse_args(argv)
+    names = [name for item in args.cases for name in item.split(",") if name]
+    cases = cases_select(names)
+    rounds = args.rounds or (1 if args.quick else 2)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    json_path = args.out or RESULTS / f"{stamp}.json"
+    work = RESULTS / f"{stamp}-{os.getpid()}"
+    bench = Bench(args, cases, work)
+    from bench.report import report
+
+    skipped = {case.name: "httpx is not installed" for case in cases if case.client == "httpx" and httpx_missing()}
+    runs: dict[str, list[dict[str, Any]]] = {case.name: [] for case in cases if case.name not in skipped}
+    began = time.time()
+    try:
+        bench.start()
+        for index in range(rounds):
+            for case in cases:
+                if case.name in skipped:
+                    continue
+                total = case.quick_count if args.quick else case.count
+                count = max(1, total // rounds)
+                print(f"[round {index + 1}/{rounds}] {case.name}: {count} requests ...", end=" ", flush=True)
+                began_case = time.monotonic()
+                runs[case.name].append(bench.run_round(case, count))
+                print(f"{time.monotonic() - began_case:.1f} s", flush=True)
+    finally:
+        bench.stop()
+    meta = {
+        "setup": args.setup,
+        "quick": args.quick,
+        "rounds": rounds,
+        "workers": args.workers,
+        "worker_cmd": os.environ.get("BENCH_WORKER_CMD") or stack.DEFAULT_WORKER_CMD,
+        "cpus": os.cpu_count(),
+        "seconds": round(time.time() - began, 1),
+        "logs": str(work / "logs"),
+    }
+    return report(cases=cases, runs=runs, skipped=skipped, meta=meta, json_path=json_path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""The processes a benchmark runs against, started as production runs them, and samplers that watch them.
+
+Every server binds 127.0.0.1. Each process gets its own session so that stopping it stops its whole tree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = ROOT / ".venv" / "bin"
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+PG_DATABASE = "sms_bench"
+REDIS_URL = "redis://127.0.0.1:6379/13"
+DEFAULT_WORKER_CMD = "celery -A smsproject worker -l WARNING --concurrency=2"
+BEAT_CMD = "celery -A smsproject beat -l WARNING --scheduler django_celery_beat.schedulers:DatabaseScheduler"
+SEED_WORKER_CMD = "celery -A bench.seed worker -l WARNING --concurrency=1 --pool=prefork"
+# Variables that would point the stack at somebody else's database, broker or cache.
+_INHERITED = ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SETTINGS_MODULE", "SENTRY_DSN")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on: connecting to it is refused at once."""
+    return free_port()
+
+
+def stack_env(setup: str, data_dir: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in _INHERITED}
+    env.update(
+        {
+            "DATA_DIR": str(data_dir),
+            "DEBUG": "0",
+            "SECRET_KEY": "bench-only-secret-key-not-for-production",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "LOG_LEVEL": "WARNING",
+            "DJANGO_SETTINGS_MODULE": "smsproject.settings",
+            "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    # The limits stay on, so their cost is measured, but no benchmark load ever reaches them.
+    for scope in ("PHONE", "PREFIX", "CLIENT", "IP"):
+        env[f"SMS_RATE_LIMIT_{scope}"] = "1000000000/60"
+    if setup == "pg":
+        env.update(
+            {
+                "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{PG_DATABASE}",
+                "CELERY_BROKER_URL": REDIS_URL,
+                "CACHE_URL": REDIS_URL,
+            }
+        )
+    return env
+
+
+def pg_database(action: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+        if action == "create":
+            connection.execute(f"CREATE DATABASE {PG_DATABASE}")
+
+
+class Process:
+    """One command in its own session, its output in a log file."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.log_path = log_dir / f"{name}.log"
+        self.log: TextIO = self.log_path.open("a")
+        self.popen = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        # The leader shuts its own children down (warm shutdown); the whole group is killed if it takes too long.
+        if self.alive():
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.pid, signal.SIGKILL)
+                self.popen.wait(10)
+            except ProcessLookupError:
+                pass
+        self.log.close()
+
+
+class Simulator:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "providers.simulator", "--host", "127.0.0.1", "--port", "0"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        assert self.popen.stdout is not None
+        line = self.popen.stdout.readline()
+        if not line.startswith("SIMULATOR_LISTENING"):
+            raise RuntimeError(f"simulator did not start: {line!r}")
+        self.url = line.split()[1].rstrip("/")
+        self.pid = self.popen.pid
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read() or b"null")
+
+    def prepare(self, latency_ms: int) -> None:
+        self.call("POST", "/_sim/reset", {})
+        if latency_ms:
+            self.call("POST", "/_sim/fault", {"provider": "all", "mode": "latency", "latency_ms": latency_ms})
+
+    def received(self) -> list[dict[str, Any]]:
+        return list(self.call("GET", "/_sim/received")["requests"])
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.pid, signal.SIGTERM)
+            self.popen.wait(10)
+
+
+def gunicorn(name: str, env: dict[str, str], log_dir: Path) -> tuple[Process, str]:
+    port = free_port()
+    argv = [
+        str(VENV_BIN / "gunicorn"),
+        "smsproject.wsgi:application",
+        "--worker-class=sync",
+        f"--workers={os.cpu_count() or 1}",
+        f"--bind=127.0.0.1:{port}",
+        "--backlog=2048",
+        "--log-level=warning",
+    ]
+    process = Process(name, argv, env, log_dir)
+    url = f"http://127.0.0.1:{port}"
+    _wait(lambda: _listening(port) or not process.alive(), 30, f"{name} listening")
+    if not process.alive():
+        raise RuntimeError(f"{name} exited; see {process.log_path}")
+    return process, url
+
+
+def workers(kind: str, count: int, env: dict[str, str], log_dir: Path, data_dir: Path) -> list[Process]:
+    """The worker processes of one design; the gateway's come with beat, as production runs them."""
+    command = os.environ.get("BENCH_WORKER_CMD") or DEFAULT_WORKER_CMD
+    if kind == "seed":
+        command, count = SEED_WORKER_CMD, 1
+    started = []
+    if kind == "gateway":
+        beat = shlex.split(BEAT_CMD) + ["--pidfile=", f"--schedule={data_dir / 'beat-schedule'}"]
+        started.append(Process("beat", beat, env, log_dir))
+    for index in range(count):
+        argv = shlex.split(command)
+        if "celery" in argv[0] and "worker" in argv and not any(a.startswith(("-n", "--hostname")) for a in argv):
+            argv.append(f"--hostname=bench-{kind}-{index}@%h")
+        started.append(Process(f"worker-{kind}-{index}", argv, env, log_dir))
+    return started
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _wait(predicate: Callable[[], Any], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.1)
+
+
+def tree_rss_bytes(root: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc."""
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        try:
+            with open(f"/proc/{pid}/statm") as statm:
+                total += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as children:
+                    stack.extend(int(child) for child in children.read().split())
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            continue
+    return total
+
+
+class Sampler(threading.Thread):
+    """Calls ``probe`` every ``interval`` seconds and keeps (wall time, value) pairs until stopped."""
+
+    def __init__(self, probe: Callable[[], Any], interval: float) -> None:
+        super().__init__(daemon=True)
+        self.probe, self.interval = probe, interval
+        self.samples: list[tuple[float, Any]] = []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            try:
+                self.samples.append((time.time(), self.probe()))
+            except Exception as exc:  # a sampler must never take the run down; the gap shows in the data
+                self.samples.append((time.time(), f"error: {type(exc).__name__}"))
+            self.halt.wait(self.interval)
+
+    def stop(self) -> list[tuple[float, Any]]:
+        self.halt.set()
+        self.join(5)
+        return self.samples
+
+
+def temp_data_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="sms-bench-"))
