@@ -30,7 +30,7 @@ def template(db: Any) -> Any:
 
 
 def post(api: APIClient, body: Any = BODY, key: str | None = "key-1") -> Any:
-    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
+    headers: dict[str, Any] = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
     return api.post("/sendsms/", body, format="json", **headers)
 
 

@@ -268,7 +268,7 @@ class Stack:
         self.dir.mkdir(parents=True)
         self.pg = template.copy(self.dir / "pg")
         self.redis = RedisServer(self.dir / "redis")
-        self.sim: Simulator | None = None
+        self._sim: Simulator | None = None
         self.services: list[Service] = []
         self.cache = cache
         self.read_timeout = read_timeout
@@ -277,11 +277,16 @@ class Stack:
         self.key = ""
         self._phones = 1_000_000
 
+    @property
+    def sim(self) -> Simulator:
+        assert self._sim is not None, "the stack is not started"
+        return self._sim
+
     # --- lifecycle ----------------------------------------------------------------------------------------------
     def __enter__(self) -> Stack:
         self.pg.start()
         self.redis.start()
-        self.sim = Simulator()
+        self._sim = Simulator()
         self.env = stack_env(
             database_url=self.pg.url,
             broker_url=self.redis.url(0),
@@ -295,8 +300,8 @@ class Stack:
     def __exit__(self, *exc: object) -> None:
         for service in reversed(self.services):
             service.stop()
-        if self.sim is not None:
-            self.sim.stop()
+        if self._sim is not None:
+            self._sim.stop()
         self.redis.stop()
         self.pg.stop()
         # Logs outlive the temporary folder, for the failure that needs them.
@@ -306,7 +311,6 @@ class Stack:
             shutil.copy(log, logs / log.name)
 
     def _setup(self) -> str:
-        assert self.sim is not None
         config = json.dumps(gateway_config(self.sim.url, self.read_timeout))
         code = (
             "import json, os; from messaging.services.config import providers_load; "
@@ -415,7 +419,6 @@ class Stack:
 
     def summary(self, test: str, note: str = "") -> Summary:
         """Count duplicates: more than one call for the same request through the same provider."""
-        assert self.sim is not None
         received = Counter((record["mobile"], record["provider"]) for record in self.sim.received())
         timeouts = Counter(
             {
