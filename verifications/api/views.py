@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -11,6 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clients.authentication import request_client
+from clients.idempotency import HEADER as IDEMPOTENCY_HEADER
+from clients.idempotency import idempotent_response
 from common.openapi import AUTH_EXAMPLES, BODY_EXAMPLES, NOT_FOUND, error_example, error_responses, field_example
 from messaging.services.limits import client_ip
 from verifications import selectors
@@ -104,13 +106,15 @@ class VerificationsView(APIView):
             "template's `code` token, and answers 201; the code itself is never returned. Calling again for the "
             "same phone and template while the verification is pending sends the SAME code again (200, same id) "
             "once the resend interval has passed, at most 5 sends in all. Rate limits per phone, number range, "
-            "client and IP apply to every send; each 429 has `Retry-After`."
+            "client and IP apply to every send; each 429 has `Retry-After`. With an `Idempotency-Key` header, a "
+            "retry with the same key and body replays the first answer for 24 hours; another body is 422."
         ),
+        parameters=[OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, description="At most 255.")],
         request=VerificationStartSerializer,
         responses={
             201: VerificationSerializer,
             200: VerificationSerializer,
-            **error_responses(400, 401, 413, 415, 429, 503),
+            **error_responses(400, 401, 413, 415, 422, 429, 503),
         },
         examples=[
             OpenApiExample("Default template", value={"phone": "09121234567"}, request_only=True),
@@ -123,6 +127,9 @@ class VerificationsView(APIView):
         ],
     )
     def post(self, request: Request) -> Response:
+        return idempotent_response(request, client=request_client(request), handler=lambda: self._start(request))
+
+    def _start(self, request: Request) -> Response:
         serializer = VerificationStartSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
