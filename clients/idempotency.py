@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -101,7 +102,8 @@ def _run_once(*, client: Client, key: str, fingerprint: str, handler: Callable[[
     if not 200 <= response.status_code < 300:
         raise _Unsuccessful(response)
     record.status_code = response.status_code
-    record.body = response.data
+    # As the client saw it: DRF's renderer turns dates, UUIDs and decimals into JSON the way the answer did.
+    record.body = json.loads(JSONRenderer().render(response.data))
     record.headers = {name: response[name] for name in _REPLAYED_HEADERS if response.has_header(name)}
     record.save(update_fields=["status_code", "body", "headers"])
     return response
