@@ -4,10 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.checks import Error, Warning, register
 from django.db import DatabaseError
 
+from common.conf import gateway_settings
 from providers.registry import ADAPTERS
+
+
+@register("sms_gateway")
+def check_lease(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """A claim's lease must outlive any task that can hold it, or a second worker could send it again."""
+    lease = gateway_settings()["LEASE_SECONDS"]
+    limit = settings.CELERY_TASK_TIME_LIMIT
+    if lease <= limit:
+        return [
+            Error(
+                f"SMS_LEASE_SECONDS ({lease}) must be longer than CELERY_TASK_TIME_LIMIT ({limit}).",
+                hint="A request whose lease expires while its task still runs may be sent twice.",
+                id="sms.E004",
+            )
+        ]
+    return []
 
 
 @register("sms_gateway", deploy=False)

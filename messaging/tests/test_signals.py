@@ -29,3 +29,11 @@ def test_the_sweep_interval_is_configurable_and_re_registering_updates_it(settin
 
     [task] = PeriodicTask.objects.filter(name=SWEEPER_NAME)
     assert task.interval.every == 7
+
+
+def test_a_lease_shorter_than_the_task_time_limit_is_a_startup_error(settings):
+    from messaging.checks import check_lease
+
+    assert check_lease() == []
+    settings.SMS_GATEWAY = {**settings.SMS_GATEWAY, "LEASE_SECONDS": settings.CELERY_TASK_TIME_LIMIT}
+    assert [error.id for error in check_lease()] == ["sms.E004"]
