@@ -20,7 +20,7 @@ def register_periodic_tasks(sender: AppConfig, using: str = "default", **kwargs:
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
     # On the embedded default, breakers and rate limits live in a database cache table.
-    if settings.CACHES["default"]["BACKEND"].endswith("DatabaseCache"):
+    if str(settings.CACHES["default"]["BACKEND"]).endswith("DatabaseCache"):
         call_command("createcachetable", database=using, verbosity=0)
 
     every = settings.SMS_GATEWAY["SWEEP_INTERVAL_SECONDS"]

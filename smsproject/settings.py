@@ -267,9 +267,7 @@ SMS_GATEWAY: dict[str, Any] = {
     # Key for the codes' HMAC; defaults to one derived from SECRET_KEY (never SECRET_KEY itself).
     "OTP_HMAC_KEY": os.environ.get("OTP_HMAC_KEY", ""),
     # "phone:code" pairs that never reach a provider and approve with their fixed code (QA, store review).
-    "TEST_NUMBERS": dict(
-        item.split(":", 1) for item in env_list("SMS_TEST_NUMBERS", "") if ":" in item
-    ),
+    "TEST_NUMBERS": dict(item.split(":", 1) for item in env_list("SMS_TEST_NUMBERS", "") if ":" in item),
 }
 
 # --- Sentry ---------------------------------------------------------------------------------------

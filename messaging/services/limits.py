@@ -174,7 +174,7 @@ def sends_consume(*, subjects: Mapping[str, str], now: float | None = None) -> N
 def _redis() -> Any | None:
     """The raw Redis client behind Django's cache, when it is Redis: one round trip for all counters."""
     if isinstance(cache, RedisCache):
-        return cache._cache.get_client(write=True)
+        return cache._cache.get_client(write=True)  # type: ignore[attr-defined]
     return None
 
 

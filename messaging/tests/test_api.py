@@ -15,6 +15,7 @@ from clients.services import client_create
 from common.exceptions import ApplicationError
 from common.parsers import LimitedJSONParser
 from common.sealing import unseal
+from conftest import GatewayAPIClient
 from messaging.models import Attempt, VerifyRequests
 from messaging.tests.factories import make_attempt, make_engine, make_request, make_template
 
@@ -32,7 +33,7 @@ def two_token_template(db: Any) -> Any:
     return make_template(template_id=2, token_names=["name", "order"])
 
 
-def post(api: APIClient, body: Any) -> Any:
+def post(api: GatewayAPIClient, body: Any) -> Any:
     return api.post("/sendsms/", body, format="json")
 
 
@@ -50,7 +51,7 @@ def assert_error(response: Any, status: int, code: str, field: str | None = None
 # --- Accepting a request -------------------------------------------------------------------------
 
 
-def test_sendsms_accepts_request_with_202_and_location(api: APIClient, template: Any) -> None:
+def test_sendsms_accepts_request_with_202_and_location(api: GatewayAPIClient, template: Any) -> None:
     response = post(api, VALID)
 
     assert response.status_code == 202
@@ -67,7 +68,7 @@ def test_sendsms_accepts_request_with_202_and_location(api: APIClient, template:
     assert row.flag == VerifyRequests.Flag.PENDING
 
 
-def test_sendsms_stores_token_value_sealed_not_plaintext(api: APIClient, template: Any) -> None:
+def test_sendsms_stores_token_value_sealed_not_plaintext(api: GatewayAPIClient, template: Any) -> None:
     post(api, VALID)
 
     row = VerifyRequests.objects.get()
@@ -75,14 +76,14 @@ def test_sendsms_stores_token_value_sealed_not_plaintext(api: APIClient, templat
     assert unseal(row.token_value) == {"code": "123456"}
 
 
-def test_sendsms_accepts_token_list_in_template_order(api: APIClient, two_token_template: Any) -> None:
+def test_sendsms_accepts_token_list_in_template_order(api: GatewayAPIClient, two_token_template: Any) -> None:
     response = post(api, {"phone": "09121234567", "template_id": 2, "token_value": ["Ali", "A-1001"]})
 
     assert response.status_code == 202, response.content
     assert unseal(VerifyRequests.objects.get().token_value) == {"name": "Ali", "order": "A-1001"}
 
 
-def test_sendsms_accepts_integer_token_as_its_digits(api: APIClient, template: Any) -> None:
+def test_sendsms_accepts_integer_token_as_its_digits(api: GatewayAPIClient, template: Any) -> None:
     response = post(api, {**VALID, "token_value": {"code": 123456}})
 
     assert response.status_code == 202, response.content
@@ -104,7 +105,7 @@ def test_sendsms_accepts_integer_token_as_its_digits(api: APIClient, template: A
         "+98 912 123 4567",
     ],
 )
-def test_sendsms_stores_every_accepted_phone_form_as_e164(api: APIClient, template: Any, phone: str) -> None:
+def test_sendsms_stores_every_accepted_phone_form_as_e164(api: GatewayAPIClient, template: Any, phone: str) -> None:
     response = post(api, {**VALID, "phone": phone})
 
     assert response.status_code == 202, response.content
@@ -122,23 +123,27 @@ def refused(db: Any) -> Any:
 
 
 @pytest.mark.parametrize("missing", ["phone", "template_id", "token_value"])
-def test_sendsms_rejects_missing_field_with_required(api: APIClient, template: Any, refused: Any, missing: str) -> None:
+def test_sendsms_rejects_missing_field_with_required(
+    api: GatewayAPIClient, template: Any, refused: Any, missing: str
+) -> None:
     body = {key: value for key, value in VALID.items() if key != missing}
 
     assert_error(post(api, body), 400, "required", field=missing)
 
 
-def test_sendsms_rejects_empty_object_listing_every_required_field(api: APIClient, template: Any, refused: Any) -> None:
+def test_sendsms_rejects_empty_object_listing_every_required_field(
+    api: GatewayAPIClient, template: Any, refused: Any
+) -> None:
     error = assert_error(post(api, {}), 400, "required")
 
     assert set(error["fields"]) == {"phone", "template_id", "token_value"}
 
 
-def test_sendsms_rejects_extra_field_with_unexpected_field(api: APIClient, template: Any, refused: Any) -> None:
+def test_sendsms_rejects_extra_field_with_unexpected_field(api: GatewayAPIClient, template: Any, refused: Any) -> None:
     assert_error(post(api, {**VALID, "priority": "high"}), 400, "unexpected_field", field="priority")
 
 
-def test_sendsms_reports_extra_and_invalid_fields_together(api: APIClient, template: Any, refused: Any) -> None:
+def test_sendsms_reports_extra_and_invalid_fields_together(api: GatewayAPIClient, template: Any, refused: Any) -> None:
     error = assert_error(post(api, {**VALID, "phone": "nope", "extra": 1}), 400, "validation_error")
 
     assert error["fields"]["extra"][0]["code"] == "unexpected_field"
@@ -151,7 +156,7 @@ def test_sendsms_reports_extra_and_invalid_fields_together(api: APIClient, templ
     ids=["words", "too-short", "too-long", "double-plus", "trailing-letter", "float", "over-max-length"],
 )
 def test_sendsms_rejects_unparseable_phone_with_invalid_phone(
-    api: APIClient, template: Any, refused: Any, phone: Any
+    api: GatewayAPIClient, template: Any, refused: Any, phone: Any
 ) -> None:
     response = post(api, {**VALID, "phone": phone})
 
@@ -159,29 +164,33 @@ def test_sendsms_rejects_unparseable_phone_with_invalid_phone(
     assert response.json()["error"]["fields"]["phone"][0]["code"] in {"invalid_phone", "max_length"}
 
 
-def test_sendsms_rejects_empty_phone_with_blank(api: APIClient, template: Any, refused: Any) -> None:
+def test_sendsms_rejects_empty_phone_with_blank(api: GatewayAPIClient, template: Any, refused: Any) -> None:
     assert_error(post(api, {**VALID, "phone": ""}), 400, "blank", field="phone")
 
 
-def test_sendsms_rejects_letters_in_phone_with_invalid_phone(api: APIClient, template: Any, refused: Any) -> None:
+def test_sendsms_rejects_letters_in_phone_with_invalid_phone(
+    api: GatewayAPIClient, template: Any, refused: Any
+) -> None:
     assert_error(post(api, {**VALID, "phone": "0912abc4567"}), 400, "invalid_phone", field="phone")
 
 
-def test_sendsms_rejects_landline_number_with_invalid_phone(api: APIClient, template: Any, refused: Any) -> None:
+def test_sendsms_rejects_landline_number_with_invalid_phone(api: GatewayAPIClient, template: Any, refused: Any) -> None:
     assert_error(post(api, {**VALID, "phone": "02112345678"}), 400, "invalid_phone", field="phone")
 
 
-def test_sendsms_rejects_foreign_number_with_invalid_phone(api: APIClient, template: Any, refused: Any) -> None:
+def test_sendsms_rejects_foreign_number_with_invalid_phone(api: GatewayAPIClient, template: Any, refused: Any) -> None:
     assert_error(post(api, {**VALID, "phone": "+14155552671"}), 400, "invalid_phone", field="phone")
 
 
-def test_sendsms_rejects_unknown_template_with_unknown_template(api: APIClient, template: Any, refused: Any) -> None:
+def test_sendsms_rejects_unknown_template_with_unknown_template(
+    api: GatewayAPIClient, template: Any, refused: Any
+) -> None:
     assert_error(post(api, {**VALID, "template_id": 99}), 400, "unknown_template", field="template_id")
 
 
 @pytest.mark.parametrize("template_id", ["one", 1.5, 0, -1, 10**12, None, True])
 def test_sendsms_rejects_template_id_that_is_not_a_positive_integer(
-    api: APIClient, template: Any, refused: Any, template_id: Any
+    api: GatewayAPIClient, template: Any, refused: Any, template_id: Any
 ) -> None:
     response = post(api, {**VALID, "template_id": template_id})
 
@@ -190,7 +199,7 @@ def test_sendsms_rejects_template_id_that_is_not_a_positive_integer(
 
 
 def test_sendsms_rejects_missing_token_name_with_missing_token(
-    api: APIClient, two_token_template: Any, refused: Any
+    api: GatewayAPIClient, two_token_template: Any, refused: Any
 ) -> None:
     body = {**VALID, "template_id": 2, "token_value": {"name": "Ali"}}
 
@@ -198,7 +207,9 @@ def test_sendsms_rejects_missing_token_name_with_missing_token(
     assert "order" in error["message"]
 
 
-def test_sendsms_rejects_unknown_token_name_with_unknown_token(api: APIClient, template: Any, refused: Any) -> None:
+def test_sendsms_rejects_unknown_token_name_with_unknown_token(
+    api: GatewayAPIClient, template: Any, refused: Any
+) -> None:
     error = assert_error(post(api, {**VALID, "token_value": {"code": "1", "pin": "2"}}), 400, "unknown_token")
 
     assert "pin" in error["message"]
@@ -206,31 +217,33 @@ def test_sendsms_rejects_unknown_token_name_with_unknown_token(api: APIClient, t
 
 @pytest.mark.parametrize("tokens", [[], ["1", "2"]])
 def test_sendsms_rejects_token_list_of_wrong_length_with_token_count_mismatch(
-    api: APIClient, template: Any, refused: Any, tokens: list[str]
+    api: GatewayAPIClient, template: Any, refused: Any, tokens: list[str]
 ) -> None:
     assert_error(post(api, {**VALID, "token_value": tokens}), 400, "token_count_mismatch", field="token_value")
 
 
 @pytest.mark.parametrize("value", ["", "   "])
-def test_sendsms_rejects_empty_token_with_empty_token(api: APIClient, template: Any, refused: Any, value: str) -> None:
+def test_sendsms_rejects_empty_token_with_empty_token(
+    api: GatewayAPIClient, template: Any, refused: Any, value: str
+) -> None:
     assert_error(post(api, {**VALID, "token_value": {"code": value}}), 400, "empty_token", field="token_value.code")
 
 
 def test_sendsms_rejects_token_over_25_characters_with_token_too_long(
-    api: APIClient, template: Any, refused: Any
+    api: GatewayAPIClient, template: Any, refused: Any
 ) -> None:
     body = {**VALID, "token_value": {"code": "x" * 26}}
 
     assert_error(post(api, body), 400, "token_too_long", field="token_value.code")
 
 
-def test_sendsms_accepts_token_of_exactly_25_characters(api: APIClient, template: Any) -> None:
+def test_sendsms_accepts_token_of_exactly_25_characters(api: GatewayAPIClient, template: Any) -> None:
     assert post(api, {**VALID, "token_value": {"code": "x" * 25}}).status_code == 202
 
 
 @pytest.mark.parametrize("value", ["12 34", "<b>1</b>", "12\n34", "12\t34", "1;2", "12\x0034"])
 def test_sendsms_rejects_characters_providers_refuse_with_token_invalid_characters(
-    api: APIClient, template: Any, refused: Any, value: str
+    api: GatewayAPIClient, template: Any, refused: Any, value: str
 ) -> None:
     body = {**VALID, "token_value": {"code": value}}
 
@@ -239,7 +252,7 @@ def test_sendsms_rejects_characters_providers_refuse_with_token_invalid_characte
 
 @pytest.mark.parametrize("token_value", ["123456", 123456, None, True])
 def test_sendsms_rejects_token_value_that_is_not_object_or_list_with_invalid_type(
-    api: APIClient, template: Any, refused: Any, token_value: Any
+    api: GatewayAPIClient, template: Any, refused: Any, token_value: Any
 ) -> None:
     response = post(api, {**VALID, "token_value": token_value})
 
@@ -249,7 +262,7 @@ def test_sendsms_rejects_token_value_that_is_not_object_or_list_with_invalid_typ
 
 @pytest.mark.parametrize("value", [{"nested": "1"}, ["1"], 1.5, True, None])
 def test_sendsms_rejects_token_that_is_not_a_string_with_invalid_type(
-    api: APIClient, template: Any, refused: Any, value: Any
+    api: GatewayAPIClient, template: Any, refused: Any, value: Any
 ) -> None:
     body = {**VALID, "token_value": {"code": value}}
 
@@ -258,14 +271,14 @@ def test_sendsms_rejects_token_that_is_not_a_string_with_invalid_type(
 
 @pytest.mark.parametrize("body", ['{"phone": ', "not json", "\xff\xfe", "{'phone': '0912'}"])
 def test_sendsms_rejects_body_that_is_not_json_with_malformed_json(
-    api: APIClient, template: Any, refused: Any, body: str
+    api: GatewayAPIClient, template: Any, refused: Any, body: str
 ) -> None:
     response = api.post("/sendsms/", body.encode("latin-1"), content_type="application/json")
 
     assert_error(response, 400, "malformed_json")
 
 
-def test_sendsms_rejects_deeply_nested_json_without_a_500(api: APIClient, template: Any, refused: Any) -> None:
+def test_sendsms_rejects_deeply_nested_json_without_a_500(api: GatewayAPIClient, template: Any, refused: Any) -> None:
     body = '{"phone": ' + "[" * 5000 + "]" * 5000 + "}"
 
     response = api.post("/sendsms/", body, content_type="application/json")
@@ -273,38 +286,42 @@ def test_sendsms_rejects_deeply_nested_json_without_a_500(api: APIClient, templa
     assert_error(response, 400, "malformed_json")
 
 
-def test_sendsms_rejects_json_array_body(api: APIClient, template: Any, refused: Any) -> None:
+def test_sendsms_rejects_json_array_body(api: GatewayAPIClient, template: Any, refused: Any) -> None:
     assert_error(post(api, [VALID]), 400, "invalid_type")
 
 
 @pytest.mark.parametrize("body", ["null", '"text"', "42"])
-def test_sendsms_rejects_json_scalar_body(api: APIClient, template: Any, refused: Any, body: str) -> None:
+def test_sendsms_rejects_json_scalar_body(api: GatewayAPIClient, template: Any, refused: Any, body: str) -> None:
     response = api.post("/sendsms/", body, content_type="application/json")
 
     assert response.status_code == 400
     assert response.json()["error"]["code"]
 
 
-def test_sendsms_rejects_empty_json_body_with_required(api: APIClient, template: Any, refused: Any) -> None:
+def test_sendsms_rejects_empty_json_body_with_required(api: GatewayAPIClient, template: Any, refused: Any) -> None:
     response = api.post("/sendsms/", b"", content_type="application/json")
 
     assert_error(response, 400, "required")
 
 
-def test_sendsms_rejects_text_plain_with_unsupported_media_type(api: APIClient, template: Any, refused: Any) -> None:
+def test_sendsms_rejects_text_plain_with_unsupported_media_type(
+    api: GatewayAPIClient, template: Any, refused: Any
+) -> None:
     response = api.post("/sendsms/", json.dumps(VALID), content_type="text/plain")
 
     assert_error(response, 415, "unsupported_media_type")
 
 
-def test_sendsms_rejects_form_body_with_unsupported_media_type(api: APIClient, template: Any, refused: Any) -> None:
+def test_sendsms_rejects_form_body_with_unsupported_media_type(
+    api: GatewayAPIClient, template: Any, refused: Any
+) -> None:
     response = api.post("/sendsms/", {"phone": "09121234567", "template_id": "1"}, format="multipart")
 
     assert_error(response, 415, "unsupported_media_type")
 
 
 def test_sendsms_rejects_urlencoded_body_with_unsupported_media_type(
-    api: APIClient, template: Any, refused: Any
+    api: GatewayAPIClient, template: Any, refused: Any
 ) -> None:
     response = api.post(
         "/sendsms/", "phone=09121234567&template_id=1", content_type="application/x-www-form-urlencoded"
@@ -313,7 +330,9 @@ def test_sendsms_rejects_urlencoded_body_with_unsupported_media_type(
     assert_error(response, 415, "unsupported_media_type")
 
 
-def test_sendsms_rejects_body_over_16_kib_with_payload_too_large(api: APIClient, template: Any, refused: Any) -> None:
+def test_sendsms_rejects_body_over_16_kib_with_payload_too_large(
+    api: GatewayAPIClient, template: Any, refused: Any
+) -> None:
     body = json.dumps({**VALID, "padding": "x" * 17_000})
 
     response = api.post("/sendsms/", body, content_type="application/json")
@@ -322,7 +341,7 @@ def test_sendsms_rejects_body_over_16_kib_with_payload_too_large(api: APIClient,
 
 
 def test_sendsms_rejects_oversized_declared_length_before_reading_body(
-    api: APIClient, template: Any, refused: Any
+    api: GatewayAPIClient, template: Any, refused: Any
 ) -> None:
     response = api.post("/sendsms/", "{}", content_type="application/json", CONTENT_LENGTH=str(16 * 1024 + 1))
 
@@ -347,14 +366,14 @@ def test_json_parser_accepts_body_of_exactly_16_kib() -> None:
     assert LimitedJSONParser().parse(io.BytesIO(body)) == {"padding": "x" * (16 * 1024 - 15)}
 
 
-def test_sendsms_rejects_get_style_methods_with_one_error_shape(api: APIClient, template: Any) -> None:
+def test_sendsms_rejects_get_style_methods_with_one_error_shape(api: GatewayAPIClient, template: Any) -> None:
     assert_error(api.put("/sendsms/", VALID, format="json"), 405, "method_not_allowed")
 
 
 # --- Reading one request ------------------------------------------------------------------------
 
 
-def test_sendsms_detail_returns_flag_tries_system_attempts_and_times(api: APIClient, template: Any) -> None:
+def test_sendsms_detail_returns_flag_tries_system_attempts_and_times(api: GatewayAPIClient, template: Any) -> None:
     smsir, kavenegar = make_engine(name="smsir"), make_engine(name="kavenegar", kind="kavenegar")
     now = timezone.now()
     row = make_request(
@@ -382,7 +401,7 @@ def test_sendsms_detail_returns_flag_tries_system_attempts_and_times(api: APICli
     assert "token_value" not in body
 
 
-def test_sendsms_detail_shows_sending_request_as_pending(api: APIClient, template: Any) -> None:
+def test_sendsms_detail_shows_sending_request_as_pending(api: GatewayAPIClient, template: Any) -> None:
     row = make_request(api.gateway_client, flag=VerifyRequests.Flag.SENDING)
 
     body = api.get(f"/sendsms/{row.id}/").json()
@@ -392,18 +411,18 @@ def test_sendsms_detail_shows_sending_request_as_pending(api: APIClient, templat
     assert body["system"] is None
 
 
-def test_sendsms_detail_of_another_clients_request_is_not_found(api: APIClient, template: Any) -> None:
+def test_sendsms_detail_of_another_clients_request_is_not_found(api: GatewayAPIClient, template: Any) -> None:
     other, _ = client_create(name="other-team")
     row = make_request(other)
 
     assert_error(api.get(f"/sendsms/{row.id}/"), 404, "not_found")
 
 
-def test_sendsms_detail_of_unknown_id_is_not_found(api: APIClient, template: Any) -> None:
+def test_sendsms_detail_of_unknown_id_is_not_found(api: GatewayAPIClient, template: Any) -> None:
     assert_error(api.get("/sendsms/999999/"), 404, "not_found")
 
 
-def test_sendsms_detail_of_non_numeric_id_is_json_not_found(api: APIClient, template: Any) -> None:
+def test_sendsms_detail_of_non_numeric_id_is_json_not_found(api: GatewayAPIClient, template: Any) -> None:
     response = api.get("/sendsms/abc/")
 
     assert response.status_code == 404
@@ -413,7 +432,7 @@ def test_sendsms_detail_of_non_numeric_id_is_json_not_found(api: APIClient, temp
 # --- Listing requests ---------------------------------------------------------------------------
 
 
-def test_sendsms_list_shows_only_own_requests_newest_first(api: APIClient, template: Any) -> None:
+def test_sendsms_list_shows_only_own_requests_newest_first(api: GatewayAPIClient, template: Any) -> None:
     now = timezone.now()
     older = make_request(api.gateway_client, created_at=now - timedelta(minutes=2))
     newer = make_request(api.gateway_client, created_at=now - timedelta(minutes=1))
@@ -425,7 +444,7 @@ def test_sendsms_list_shows_only_own_requests_newest_first(api: APIClient, templ
     assert [item["id"] for item in body["results"]] == [newer.id, older.id]
 
 
-def test_sendsms_list_is_paginated_with_limit_and_offset(api: APIClient, template: Any) -> None:
+def test_sendsms_list_is_paginated_with_limit_and_offset(api: GatewayAPIClient, template: Any) -> None:
     now = timezone.now()
     rows = [make_request(api.gateway_client, created_at=now - timedelta(seconds=i)) for i in range(5)]
 
@@ -441,7 +460,7 @@ def test_sendsms_list_is_paginated_with_limit_and_offset(api: APIClient, templat
     assert second["previous"] is not None
 
 
-def test_sendsms_list_filter_pending_includes_sending(api: APIClient, template: Any) -> None:
+def test_sendsms_list_filter_pending_includes_sending(api: GatewayAPIClient, template: Any) -> None:
     pending = make_request(api.gateway_client)
     sending = make_request(api.gateway_client, flag=VerifyRequests.Flag.SENDING)
     make_request(api.gateway_client, flag=VerifyRequests.Flag.DONE)
@@ -454,7 +473,7 @@ def test_sendsms_list_filter_pending_includes_sending(api: APIClient, template: 
 
 
 @pytest.mark.parametrize("flag", ["DONE", "FAILED"])
-def test_sendsms_list_filters_by_final_flag(api: APIClient, template: Any, flag: str) -> None:
+def test_sendsms_list_filters_by_final_flag(api: GatewayAPIClient, template: Any, flag: str) -> None:
     make_request(api.gateway_client)
     wanted = make_request(api.gateway_client, flag=flag)
 
@@ -464,12 +483,12 @@ def test_sendsms_list_filters_by_final_flag(api: APIClient, template: Any, flag:
 
 
 @pytest.mark.parametrize("flag", ["SENT", "SENDING", "pending"])
-def test_sendsms_list_rejects_bad_flag(api: APIClient, template: Any, flag: str) -> None:
+def test_sendsms_list_rejects_bad_flag(api: GatewayAPIClient, template: Any, flag: str) -> None:
     assert_error(api.get("/sendsms/", {"flag": flag}), 400, "invalid_choice", field="flag")
 
 
 @pytest.mark.parametrize("phone", ["09121234567", "+989121234567", "۰۹۱۲۱۲۳۴۵۶۷", "0912 123 4567"])
-def test_sendsms_list_filters_by_phone_in_any_accepted_form(api: APIClient, template: Any, phone: str) -> None:
+def test_sendsms_list_filters_by_phone_in_any_accepted_form(api: GatewayAPIClient, template: Any, phone: str) -> None:
     wanted = make_request(api.gateway_client, phone=PHONE)
     make_request(api.gateway_client, phone="+989351234567")
 
@@ -478,16 +497,18 @@ def test_sendsms_list_filters_by_phone_in_any_accepted_form(api: APIClient, temp
     assert [item["id"] for item in body["results"]] == [wanted.id]
 
 
-def test_sendsms_list_rejects_bad_phone_filter(api: APIClient, template: Any) -> None:
+def test_sendsms_list_rejects_bad_phone_filter(api: GatewayAPIClient, template: Any) -> None:
     assert_error(api.get("/sendsms/", {"phone": "02112345678"}), 400, "invalid_phone", field="phone")
 
 
-def test_sendsms_list_rejects_unknown_query_parameter(api: APIClient, template: Any) -> None:
+def test_sendsms_list_rejects_unknown_query_parameter(api: GatewayAPIClient, template: Any) -> None:
     assert_error(api.get("/sendsms/", {"status": "DONE"}), 400, "unexpected_field", field="status")
 
 
 @pytest.mark.parametrize("params", [{"limit": "0"}, {"limit": "abc"}, {"offset": "-1"}])
-def test_sendsms_list_rejects_bad_paging_parameters(api: APIClient, template: Any, params: dict[str, str]) -> None:
+def test_sendsms_list_rejects_bad_paging_parameters(
+    api: GatewayAPIClient, template: Any, params: dict[str, str]
+) -> None:
     response = api.get("/sendsms/", params)
 
     assert response.status_code == 400

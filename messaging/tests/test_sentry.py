@@ -27,7 +27,7 @@ class CapturingTransport(Transport):
         for item in envelope.items:
             event = item.get_event()
             if event is not None:
-                self.events.append(event)
+                self.events.append(dict(event))
 
 
 @pytest.fixture
