@@ -46,6 +46,7 @@ def round_metrics(
     latency_ms: int,
     target: str,
     failover: bool,
+    backlog: bool = False,
 ) -> dict[str, Any]:
     ok_status = 202 if target in ("api", "bare") else 200
     accepted = [record for record in records if record[3] == ok_status]
@@ -60,8 +61,9 @@ def round_metrics(
         "requests": len(records),
         "accepted": len(accepted),
         "errors": dict(Counter(str(record[3]) for record in records if record[3] != ok_status)),
-        "accepted_rps": rate([record[2] for record in accepted]),
-        "accept_ms": accept_ms,
+        # A backlog is stored directly, not through the API: there is no accept rate or latency to speak of.
+        "accepted_rps": math.nan if backlog else rate([record[2] for record in accepted]),
+        "accept_ms": [] if backlog else accept_ms,
         "delivered": len(delivered),
         "delivered_sps": rate([item["received_at"] for item in delivered]),
         "provider_calls": len(received),

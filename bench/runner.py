@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from typing import Any
 
 from bench import stack
 from bench.cases import Case, cases_select
+from bench.loadgen import e164, phone
 from bench.metrics import round_metrics
 
 RESULTS = stack.ROOT / "bench" / "results"
@@ -108,9 +110,9 @@ class Bench:
         providers_load(data=config)
 
     def stop_workers(self) -> None:
-        # Everything they leave behind is flushed before the next case, so they need no graceful goodbye.
+        # Everything they leave behind (unacked messages, SENDING rows) is flushed before the next case.
         for worker in self.workers:
-            worker.stop(timeout=3)
+            worker.kill()
         self.workers = []
 
     def reset(self, case: Case) -> None:
@@ -181,8 +183,13 @@ class Bench:
             if sampler:
                 sampler.start()
         started = time.time()
-        generated = self.generate(case, count)
+        cpu_before = self.cpu(server)
+        children_before = self.children_cpu()
+        generated = self.backlog(case, count) if case.backlog else self.generate(case, count)
+        loadgen_cpu = self.children_cpu() - children_before
         drain_seconds = self.drain(case) if case.target == "api" else 0.0
+        cpu = {key: value - cpu_before.get(key, 0.0) for key, value in self.cpu(server).items()}
+        cpu.update({"loadgen": loadgen_cpu, "wall": time.time() - started})
         rss_samples = rss.stop()
         queue_samples = queue.stop() if queue else []
         received = self.sim.received()
@@ -192,12 +199,14 @@ class Bench:
             latency_ms=case.latency_ms,
             target=case.target,
             failover=case.failover,
+            backlog=case.backlog,
         )
         metrics.update(self.final_states(metrics) if case.target == "api" else {})
         peaks = [sample for _, sample in rss_samples if isinstance(sample, dict)]
         metrics.update(
             {
                 "started": started,
+                "cpu": cpu,
                 "drain_seconds": drain_seconds,
                 "api_peak_rss_mb": max((p["api"] for p in peaks), default=0) / 2**20,
                 "worker_peak_rss_mb": max((p["worker"] for p in peaks), default=0) / 2**20,
@@ -224,6 +233,61 @@ class Bench:
         result: dict[str, Any] = json.loads(out.read_text())
         out.unlink()
         return result
+
+    def cpu(self, server: stack.Process | None) -> dict[str, float]:
+        assert self.sim is not None
+        workers = [pid for w in self.workers if w.name != "beat" for pid in stack.tree_pids(w.pid)]
+        return {
+            "api": stack.cpu_seconds(stack.tree_pids(server.pid)) if server else 0.0,
+            "worker": stack.cpu_seconds(workers),
+            "simulator": stack.cpu_seconds([self.sim.pid]),
+            "postgres+redis": stack.cpu_seconds(stack.pids_named("postgres", "redis-server")),
+        }
+
+    @staticmethod
+    def children_cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    def backlog(self, case: Case, count: int) -> dict[str, Any]:
+        """Store ``count`` requests at once and announce them the way each design is told of new work."""
+        from django.db import transaction
+
+        from clients.models import Client
+        from common.sealing import seal
+        from django.utils import timezone
+        from messaging.models import Templates, VerifyRequests
+        from messaging.publishing import publish_now
+        from messaging.services.requests import requests_announce
+
+        client = Client.objects.get(key_prefix=self.key[:8])
+        template = Templates.objects.get(template_id=1)
+        first = self.blocks * PHONE_BLOCK
+        self.blocks += 1
+        now = timezone.now()
+        rows = [
+            VerifyRequests(
+                request_sender=client,
+                phone=e164(phone(first + index)),
+                template=template,
+                token_value=seal({"code": f"{index % 1000000:06d}"}),
+                next_attempt_at=now,
+                created_at=now,
+                queued_at=now,
+            )
+            for index in range(count)
+        ]
+        with transaction.atomic():
+            stored = VerifyRequests.objects.bulk_create(rows, batch_size=1000)
+            ids = [row.id for row in stored] if stored[0].id else list(
+                VerifyRequests.objects.filter(phone__in=[row.phone for row in rows]).values_list("id", flat=True)
+            )
+            if case.worker == "seed":
+                transaction.on_commit(lambda: publish_now(ids))
+            else:
+                requests_announce(ids)
+        announced = time.time()
+        return {"records": [[phone(first + i), announced, announced, 202, None] for i in range(count)]}
 
     def queue_depth(self) -> int:
         from django.db import close_old_connections

@@ -5,6 +5,7 @@ Every server binds 127.0.0.1. Each process gets its own session so that stopping
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -98,6 +99,13 @@ class Process:
 
     def alive(self) -> bool:
         return self.popen.poll() is None
+
+    def kill(self) -> None:
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, signal.SIGKILL)
+            self.popen.wait(10)
+        self.log.close()
 
     def stop(self, timeout: float = 10.0) -> None:
         # The leader shuts its own children down (warm shutdown); the whole group is killed if it takes too long.
@@ -202,20 +210,58 @@ def _wait(predicate: Callable[[], Any], timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
-def tree_rss_bytes(root: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc."""
-    total, stack = 0, [root]
+def tree_pids(root: int) -> list[int]:
+    """A process and all its live descendants."""
+    found, stack = [], [root]
     while stack:
         pid = stack.pop()
         try:
-            with open(f"/proc/{pid}/statm") as statm:
-                total += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
             for task in os.listdir(f"/proc/{pid}/task"):
                 with open(f"/proc/{pid}/task/{task}/children") as children:
                     stack.extend(int(child) for child in children.read().split())
         except (FileNotFoundError, ProcessLookupError, ValueError):
             continue
+        found.append(pid)
+    return found
+
+
+def tree_rss_bytes(root: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc."""
+    total = 0
+    for pid in tree_pids(root):
+        try:
+            with open(f"/proc/{pid}/statm") as statm:
+                total += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            continue
     return total
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the given live processes have used so far."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+        except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def pids_named(*names: str) -> list[int]:
+    """Processes by command name (the shared PostgreSQL and Redis servers, which we did not start)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as comm:
+                    if comm.read().strip() in names:
+                        found.append(int(entry))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    return found
 
 
 class Sampler(threading.Thread):

@@ -1,0 +1,35 @@
+"""The benchmark's CI smoke run: every case, a few hundred requests, on the embedded set-up, nothing lost."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bench.cases import CASES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.integration
+def test_quick_benchmark_runs_every_case_and_loses_no_request(tmp_path: Path) -> None:
+    out = tmp_path / "quick.json"
+    run = subprocess.run(
+        ["bash", "bench/run.sh", "--quick", "--setup", "embedded", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    result = json.loads(out.read_text())
+    assert {case.name for case in CASES} == set(result["cases"]) | set(result["skipped"])
+    for name, case in result["cases"].items():
+        assert case["accepted"] > 0, name
+        assert case["missing"] == 0, name
+        assert case["unfinished"] == 0, name
+        assert case["duplicates"] == 0, name
+    assert result["invariants"]["ok"], result["invariants"]["problems"]
+    assert Path(result["plot"]).exists()
