@@ -517,7 +517,12 @@ def stack_env(*, database_url: str, broker_url: str, cache_url: str, data_dir: P
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
+            # A short lease so dead workers' requests come back quickly; the task time limits stay under it
+            # (system check sms.E004), and the pump hands over well within them.
             "SMS_LEASE_SECONDS": "8",
+            "CELERY_TASK_SOFT_TIME_LIMIT": "6",
+            "CELERY_TASK_TIME_LIMIT": "7",
+            "SMS_PUMP_BUDGET_SECONDS": "3",
             "SMS_SWEEP_INTERVAL_SECONDS": "2",
             "SMS_SWEEP_GRACE_SECONDS": "1",
             "SMS_MAX_AGE_SECONDS": "600",
