@@ -207,8 +207,9 @@ def plot(cases: list[Case], runs: dict[str, list[dict[str, Any]]], path: Path) -
         latency, depth = axes[row]
         timeline = run.get("timeline", [])
         latency.scatter([t - start for t, _ in timeline], [ms for _, ms in timeline], s=1, label="accept")
+        # Each delivery is drawn when the simulator received it, so a backlog spreads out over its drain.
         provider = [
-            (t - start, ms) for (t, _), ms in zip(timeline, run.get("to_provider_ms", []), strict=False)
+            (t + ms / 1000 - start, ms) for (t, _), ms in zip(timeline, run.get("to_provider_ms", []), strict=False)
             if not math.isinf(ms)
         ]
         latency.scatter([t for t, _ in provider], [ms for _, ms in provider], s=1, label="accept->provider")

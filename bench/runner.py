@@ -188,7 +188,7 @@ class Bench:
         generated = self.backlog(case, count) if case.backlog else self.generate(case, count)
         loadgen_cpu = self.children_cpu() - children_before
         drain_seconds = self.drain(case) if case.target == "api" else 0.0
-        cpu = {key: value - cpu_before.get(key, 0.0) for key, value in self.cpu(server).items()}
+        cpu = {key: stack.cpu_spent(cpu_before.get(key, {}), now) for key, now in self.cpu(server).items()}
         cpu.update({"loadgen": loadgen_cpu, "wall": time.time() - started})
         rss_samples = rss.stop()
         queue_samples = queue.stop() if queue else []
@@ -234,11 +234,11 @@ class Bench:
         out.unlink()
         return result
 
-    def cpu(self, server: stack.Process | None) -> dict[str, float]:
+    def cpu(self, server: stack.Process | None) -> dict[str, dict[int, float]]:
         assert self.sim is not None
         workers = [pid for w in self.workers if w.name != "beat" for pid in stack.tree_pids(w.pid)]
         return {
-            "api": stack.cpu_seconds(stack.tree_pids(server.pid)) if server else 0.0,
+            "api": stack.cpu_seconds(stack.tree_pids(server.pid)) if server else {},
             "worker": stack.cpu_seconds(workers),
             "simulator": stack.cpu_seconds([self.sim.pid]),
             "postgres+redis": stack.cpu_seconds(stack.pids_named("postgres", "redis-server")),

@@ -237,17 +237,22 @@ def tree_rss_bytes(root: int) -> int:
     return total
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time the given live processes have used so far."""
-    ticks = 0
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU time each of the given live processes has used so far."""
+    used = {}
     for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])
+            used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
             continue
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return used
+
+
+def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU used between two readings by the processes alive at the second (one that exited is not counted)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def pids_named(*names: str) -> list[int]:
