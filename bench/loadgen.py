@@ -49,6 +49,7 @@ class Generator:
     async def one(self, session: aiohttp.ClientSession, index: int, due: float) -> None:
         url, body, headers = self.request(index)
         request_id = None
+        status: int | str
         try:
             async with session.post(url, json=body, headers=headers) as response:
                 status = response.status
@@ -58,8 +59,15 @@ class Generator:
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             status = type(exc).__name__
         done = time.monotonic()
-        self.records.append([body.get("phone") or body.get("mobile"), due + self.wall_offset, done + self.wall_offset,
-                             status, request_id])
+        self.records.append(
+            [
+                body.get("phone") or body.get("mobile"),
+                due + self.wall_offset,
+                done + self.wall_offset,
+                status,
+                request_id,
+            ]
+        )
 
     async def open_loop(self, session: aiohttp.ClientSession) -> None:
         args = self.args
@@ -105,7 +113,6 @@ class Generator:
         async with aiohttp.ClientSession(connector=connector, timeout=_TIMEOUT) as session:
             await (self.open_loop(session) if args.rate else self.saturate(session))
         return {"started": started, "ended": time.time(), "records": self.records}
-
 
     async def run_httpx(self) -> dict[str, Any]:
         import httpx  # optional: only the httpx ceiling line needs it

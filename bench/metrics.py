@@ -73,11 +73,13 @@ def round_metrics(
     result["duplicates"] = sum(count - 1 for count in per_call.values() if count > 1)
     if target == "api":
         to_provider, via_kavenegar = [], []
-        for local, _, done, status, _ in accepted:
-            item = first_sent.get(e164(local))
-            to_provider.append((item["received_at"] - done) * 1000 if item else INF)
+        for local, _, done, _status, _ in accepted:
+            found = first_sent.get(e164(local))
+            to_provider.append((found["received_at"] - done) * 1000 if found else INF)
             if failover:
-                via_kavenegar.append((item["received_at"] - done) * 1000 if item and item["provider"] == "kavenegar" else INF)
+                via_kavenegar.append(
+                    (found["received_at"] - done) * 1000 if found and found["provider"] == "kavenegar" else INF
+                )
         result["to_provider_ms"] = to_provider
         result["failover_ms"] = via_kavenegar
         result["timeline"] = [(done, (done - due) * 1000) for _, due, done, _, _ in accepted]

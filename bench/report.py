@@ -111,9 +111,20 @@ def targets(summary: dict[str, dict[str, Any]], ratios: dict[str, float]) -> lis
         ("accept p99 <= 50 ms at 200 req/s (provider 200 ms)", get("open200_200ms", "accept_p99_ms"), "<=", 50, "ms"),
         ("delivery at 200 ms provider >= 500 SMS/s", get("deliver_200ms", "delivered_sps"), ">=", 500, "SMS/s"),
         ("delivery at 0 ms >= 50 % of bare asyncio client", ratios[RATIOS[1][0]], ">=", 0.50, "ratio"),
-        ("accept-to-provider p99 at 200 req/s <= 0 + 100 ms", get("open200_0ms", "to_provider_p99_ms"), "<=", 100, "ms"),
-        ("accept-to-provider p99 at 200 req/s <= 200 + 100 ms", get("open200_200ms", "to_provider_p99_ms"), "<=", 300,
-         "ms"),
+        (
+            "accept-to-provider p99 at 200 req/s <= 0 + 100 ms",
+            get("open200_0ms", "to_provider_p99_ms"),
+            "<=",
+            100,
+            "ms",
+        ),
+        (
+            "accept-to-provider p99 at 200 req/s <= 200 + 100 ms",
+            get("open200_200ms", "to_provider_p99_ms"),
+            "<=",
+            300,
+            "ms",
+        ),
         ("failover p99 <= 1 s", get("failover", "failover_p99_ms"), "<=", 1000, "ms"),
     ]
     judged = []
@@ -142,7 +153,9 @@ def invariants(summary: dict[str, dict[str, Any]]) -> list[str]:
         if row["missing"]:
             problems.append(f"{name}: {row['missing']} accepted request(s) not in the database")
         if row["unfinished"]:
-            problems.append(f"{name}: {row['unfinished']} accepted request(s) still PENDING/SENDING after the drain timeout")
+            problems.append(
+                f"{name}: {row['unfinished']} accepted request(s) still PENDING/SENDING after the drain timeout"
+            )
         if row["duplicates"]:
             problems.append(f"{name}: {row['duplicates']} phone(s) sent twice through the same provider")
     return problems
@@ -158,8 +171,8 @@ def _fmt(value: Any, digits: int = 0) -> str:
     return str(value)
 
 
-COLUMNS = [
-    ("case", None, 0),
+COLUMNS: list[tuple[str, str, int]] = [
+    ("case", "", 0),
     ("accepted", "accepted", 0),
     ("acc req/s", "accepted_rps", 0),
     ("acc p50 ms", "accept_p50_ms", 1),
@@ -177,15 +190,15 @@ COLUMNS = [
 
 
 def table(summary: dict[str, dict[str, Any]], skipped: dict[str, str]) -> str:
-    rows = [[title for title, _, _ in COLUMNS]]
+    rows: list[list[str]] = [[title for title, _, _ in COLUMNS]]
     for name, row in summary.items():
         rows.append([name] + [_fmt(row[key], digits) for _, key, digits in COLUMNS[1:]])
     for name, reason in skipped.items():
         rows.append([name, f"skipped: {reason}"] + [""] * (len(COLUMNS) - 2))
     widths = [max(len(row[i]) for row in rows if len(row[i]) < 40) for i in range(len(COLUMNS))]
     lines = []
-    for index, row in enumerate(rows):
-        lines.append("| " + " | ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) + " |")
+    for index, cells in enumerate(rows):
+        lines.append("| " + " | ".join(cell.ljust(widths[i]) for i, cell in enumerate(cells)) + " |")
         if index == 0:
             lines.append("|" + "|".join("-" * (width + 2) for width in widths) + "|")
     return "\n".join(lines)
@@ -209,7 +222,8 @@ def plot(cases: list[Case], runs: dict[str, list[dict[str, Any]]], path: Path) -
         latency.scatter([t - start for t, _ in timeline], [ms for _, ms in timeline], s=1, label="accept")
         # Each delivery is drawn when the simulator received it, so a backlog spreads out over its drain.
         provider = [
-            (t + ms / 1000 - start, ms) for (t, _), ms in zip(timeline, run.get("to_provider_ms", []), strict=False)
+            (t + ms / 1000 - start, ms)
+            for (t, _), ms in zip(timeline, run.get("to_provider_ms", []), strict=False)
             if not math.isinf(ms)
         ]
         latency.scatter([t for t, _ in provider], [ms for _, ms in provider], s=1, label="accept->provider")
@@ -249,8 +263,10 @@ def report(
     judged = targets(summary, ratios)
     problems = invariants(summary)
     print()
-    print(f"setup {meta['setup']}, {meta['rounds']} alternating round(s), {meta['workers']} worker process(es) "
-          f"running: {meta['worker_cmd']}; {meta['cpus']} CPUs; {meta['seconds']} s")
+    print(
+        f"setup {meta['setup']}, {meta['rounds']} alternating round(s), {meta['workers']} worker process(es) "
+        f"running: {meta['worker_cmd']}; {meta['cpus']} CPUs; {meta['seconds']} s"
+    )
     print(table(summary, skipped))
     print("\nratios (median over rounds, each round against the same round):")
     for name, value in ratios.items():

@@ -132,7 +132,9 @@ class Bench:
         with connection.cursor() as cursor:
             for model in (Attempt, VerifyRequests):
                 table = connection.ops.quote_name(model._meta.db_table)
-                cursor.execute(f"TRUNCATE {table} CASCADE" if connection.vendor == "postgresql" else f"DELETE FROM {table}")
+                cursor.execute(
+                    f"TRUNCATE {table} CASCADE" if connection.vendor == "postgresql" else f"DELETE FROM {table}"
+                )
         self.load_config(failover=False)
         assert self.sim is not None
         self.sim.prepare(0)
@@ -252,10 +254,10 @@ class Bench:
     def backlog(self, case: Case, count: int) -> dict[str, Any]:
         """Store ``count`` requests at once and announce them the way each design is told of new work."""
         from django.db import transaction
+        from django.utils import timezone
 
         from clients.models import Client
         from common.sealing import seal
-        from django.utils import timezone
         from messaging.models import Templates, VerifyRequests
         from messaging.publishing import publish_now
         from messaging.services.requests import requests_announce
@@ -279,8 +281,12 @@ class Bench:
         ]
         with transaction.atomic():
             stored = VerifyRequests.objects.bulk_create(rows, batch_size=1000)
-            ids = [row.id for row in stored] if stored[0].id else list(
-                VerifyRequests.objects.filter(phone__in=[row.phone for row in rows]).values_list("id", flat=True)
+            ids = (
+                [row.id for row in stored]
+                if stored[0].id
+                else list(
+                    VerifyRequests.objects.filter(phone__in=[row.phone for row in rows]).values_list("id", flat=True)
+                )
             )
             if case.worker == "seed":
                 transaction.on_commit(lambda: publish_now(ids))
@@ -326,8 +332,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--setup", choices=["pg", "embedded"], default="pg")
     parser.add_argument("--cases", nargs="*", default=[], help="case names or prefixes (default: all)")
     parser.add_argument("--rounds", type=int, default=None, help="alternating rounds (default 2; --quick 1)")
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "1")),
-                        help="gateway worker processes, each running BENCH_WORKER_CMD (env BENCH_WORKERS)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("BENCH_WORKERS", "1")),
+        help="gateway worker processes, each running BENCH_WORKER_CMD (env BENCH_WORKERS)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="JSON path (default bench/results/<timestamp>.json)")
     args = parser.parse_args(argv)
     names = [name for item in args.cases for name in item.split(",") if name]

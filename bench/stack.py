@@ -186,7 +186,7 @@ def workers(kind: str, count: int, env: dict[str, str], log_dir: Path, data_dir:
         command, count = SEED_WORKER_CMD, 1
     started = []
     if kind == "gateway":
-        beat = shlex.split(BEAT_CMD) + ["--pidfile=", f"--schedule={data_dir / 'beat-schedule'}"]
+        beat = [*shlex.split(BEAT_CMD), "--pidfile=", f"--schedule={data_dir / 'beat-schedule'}"]
         started.append(Process("beat", beat, env, log_dir))
     for index in range(count):
         argv = shlex.split(command)

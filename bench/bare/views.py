@@ -18,4 +18,6 @@ class BareSendSmsView(APIView):
     def post(self, request: Request) -> Response:
         serializer = SendSmsInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return Response({"id": 0, "flag": "PENDING", "phone": serializer.validated_data["phone"]}, status=status.HTTP_202_ACCEPTED)
+        return Response(
+            {"id": 0, "flag": "PENDING", "phone": serializer.validated_data["phone"]}, status=status.HTTP_202_ACCEPTED
+        )
