@@ -92,8 +92,11 @@ class Bench:
             process.stop()
         if self.sim:
             self.sim.stop()
+        from django.core.cache import cache
         from django.db import connections
 
+        if self.args.setup == "pg":
+            cache.clear()  # Redis db 13: the broker's queues and the cache's counters
         connections.close_all()
         if self.args.setup == "pg":
             stack.pg_database("drop")
