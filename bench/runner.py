@@ -53,6 +53,9 @@ class Bench:
     def start(self) -> None:
         if self.args.setup == "pg":
             stack.pg_database("create")
+        # This process becomes a client of the stack: the caller's set-up (say CI's PostgreSQL URL) must not leak in.
+        for name in stack.INHERITED:
+            os.environ.pop(name, None)
         os.environ.update(self.env)
         import django
 

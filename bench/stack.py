@@ -30,7 +30,7 @@ DEFAULT_WORKER_CMD = "celery -A smsproject worker -l WARNING --concurrency=2"
 BEAT_CMD = "celery -A smsproject beat -l WARNING --scheduler django_celery_beat.schedulers:DatabaseScheduler"
 SEED_WORKER_CMD = "celery -A bench.seed worker -l WARNING --concurrency=1 --pool=prefork"
 # Variables that would point the stack at somebody else's database, broker or cache.
-_INHERITED = ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SETTINGS_MODULE", "SENTRY_DSN")
+INHERITED = ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SETTINGS_MODULE", "SENTRY_DSN")
 
 
 def free_port() -> int:
@@ -45,7 +45,7 @@ def closed_port() -> int:
 
 
 def stack_env(setup: str, data_dir: Path) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in _INHERITED}
+    env = {key: value for key, value in os.environ.items() if key not in INHERITED}
     env.update(
         {
             "DATA_DIR": str(data_dir),
