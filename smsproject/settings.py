@@ -122,7 +122,7 @@ if CACHE_URL.startswith("redis"):
     # under 2 s with the cache frozen (tests/faults/test_redis_faults.py); a healthy Redis answers in ~1 ms.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "common.cache.RedisCache",
             "LOCATION": CACHE_URL,
             "OPTIONS": {"socket_timeout": 0.25, "socket_connect_timeout": 0.25},
         }

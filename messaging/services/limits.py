@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
-from django.core.cache import cache
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache import cache, caches
 
 from clients.models import Client
 from common.api import INVALID_PHONE_MESSAGE
+from common.cache import RedisCache
 from common.conf import gateway_settings
 from common.exceptions import ApplicationError, RateLimited
 from messaging.models import AllowedRegion, RateLimit
@@ -173,9 +173,8 @@ def sends_consume(*, subjects: Mapping[str, str], now: float | None = None) -> N
 
 def _redis() -> Any | None:
     """The raw Redis client behind Django's cache, when it is Redis: one round trip for all counters."""
-    if isinstance(cache, RedisCache):
-        return cache._cache.get_client(write=True)  # type: ignore[attr-defined]
-    return None
+    backend = caches["default"]  # ``cache`` itself is a proxy, never an instance of the backend class
+    return backend.raw_client() if isinstance(backend, RedisCache) else None
 
 
 def _increment(counters: list[_Counter]) -> list[int]:

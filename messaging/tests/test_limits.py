@@ -202,3 +202,27 @@ def test_sends_are_admitted_uncounted_when_the_counter_store_is_down(monkeypatch
     monkeypatch.setattr(limits, "_increment", down)
     for _ in range(10):  # far over the 3-per-10-minutes phone limit
         limits.send_admit(client=api_client_key[0], phone="+989121234567", ip="127.0.0.1")
+
+
+def test_counting_a_send_takes_one_redis_round_trip_when_the_cache_is_redis(monkeypatch, api_client_key):
+    """On Redis every counter goes in one pipeline; elsewhere each counter is counted through the cache API."""
+    from django.core.cache import caches
+
+    from common.cache import RedisCache
+    from messaging.services import limits
+
+    backend = caches["default"]
+    calls: list[str] = []
+    if isinstance(backend, RedisCache):
+        client = backend.raw_client()
+        real_pipeline = client.pipeline
+        monkeypatch.setattr(client, "pipeline", lambda **kw: calls.append("pipeline") or real_pipeline(**kw))
+        monkeypatch.setattr(backend, "incr", lambda *a, **kw: calls.append("incr"))
+        expected = ["pipeline"]
+    else:
+        real_incr = backend.incr
+        monkeypatch.setattr(backend, "incr", lambda *a, **kw: calls.append("incr") or real_incr(*a, **kw))
+        expected = ["incr"] * sum(len(windows) for windows in limits.limits_policy().windows.values())
+
+    limits.send_admit(client=api_client_key[0], phone="+989121234567", ip="127.0.0.1")
+    assert calls == expected
