@@ -19,10 +19,10 @@ class PooledRedisCacheClient(RedisCacheClient):
         self._clients: dict[int, Any] = {}
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        pool = self._get_connection_pool(write)
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]  (Django's own, unstubbed)
         client = self._clients.get(id(pool))
         if client is None:
-            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
         return client
 
 
@@ -33,4 +33,4 @@ class RedisCache(DjangoRedisCache):
 
     def raw_client(self) -> Any:
         """The ``redis.Redis`` behind the cache, for pipelines (one round trip for many commands)."""
-        return self._cache.get_client(write=True)
+        return self._cache.get_client(write=True)  # type: ignore[attr-defined]
