@@ -54,22 +54,33 @@ def _fail_open(function: Callable[P, R]) -> Callable[P, R | None]:
     return wrapper
 
 
+CLOSED, OPEN, PROBE = "closed", "open", "probe"
+
+
+def breaker_check(engine_id: int) -> str:
+    """``closed`` (send), ``open`` (skip) or ``probe`` (send this one call: the one probe after a cool-down).
+
+    A store that cannot be reached counts as closed.
+    """
+    return _check(engine_id) or CLOSED
+
+
 def breaker_allows(engine_id: int) -> bool:
-    """True when a call to this engine may go ahead now (also when the breaker's store is down)."""
-    return _allows(engine_id) is not False
+    """True when a call to this engine may go ahead now."""
+    return breaker_check(engine_id) != OPEN
 
 
 @_fail_open
-def _allows(engine_id: int) -> bool:
+def _check(engine_id: int) -> str:
     _, open_key, probe_key = _keys(engine_id)
     open_until = cache.get(open_key)
     if open_until is None:
-        return True
+        return CLOSED
     if time.time() < float(open_until):
-        return False
+        return OPEN
     # Half-open: one probe across all processes; the others keep skipping until it reports.
     _, cooldown = _config()
-    return bool(cache.add(probe_key, 1, timeout=max(1, int(cooldown))))
+    return PROBE if cache.add(probe_key, 1, timeout=max(1, int(cooldown))) else OPEN
 
 
 @_fail_open

@@ -233,7 +233,7 @@ SMS_GATEWAY: dict[str, Any] = {
     # Celery message each. Off: one deliver_request task per request.
     "PUMP_ENABLED": env_bool("SMS_PUMP_ENABLED", True),
     "PUMP_BATCH": env_int("SMS_PUMP_BATCH", 200),
-    "PUMP_POLL_SECONDS": env_float("SMS_PUMP_POLL_SECONDS", 0.02),
+    "PUMP_POLL_SECONDS": env_float("SMS_PUMP_POLL_SECONDS", 0.05),
     "PUMP_IDLE_EXIT_SECONDS": env_float("SMS_PUMP_IDLE_EXIT_SECONDS", 2.0),
     "PUMP_BUDGET_SECONDS": env_float("SMS_PUMP_BUDGET_SECONDS", 20.0),
     "PUMP_MAX_IN_FLIGHT": env_int("SMS_PUMP_MAX_IN_FLIGHT", 1000),

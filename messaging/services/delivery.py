@@ -24,7 +24,6 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from common.conf import gateway_settings
-from common.masking import mask_phone
 from common.sealing import unseal
 from messaging import breaker, events
 from messaging.models import Attempt, Engine, TemplatesEngine, VerifyRequests
@@ -157,23 +156,27 @@ class Dispatcher:
         done, _ = wait(list(self._in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
         retry: list[_Plan] = []
         attempts: list[Attempt] = []
+        endings: list[_Ending] = []
+        health: dict[int, list[bool]] = {}
         for future in done:
             plan, route, attempt = self._in_flight.pop(future)
             result = _result_of(future)
             plan.tries += 1
             _apply_result(attempt, result)
             attempts.append(attempt)
-            breaker.breaker_record(route.engine_id, healthy=result.outcome is not Outcome.TRY_NEXT)
+            health.setdefault(route.engine_id, []).append(result.outcome is not Outcome.TRY_NEXT)
             if result.outcome is Outcome.SENT:
-                _finish(plan.request, flag=Flag.DONE, tries=plan.tries, route=route, message_id=result.message_id)
+                endings.append(_Ending(plan.request, Flag.DONE, plan.tries, route.engine_id, result.message_id))
             elif result.outcome is Outcome.RECIPIENT_REJECTED:
-                _finish(plan.request, flag=Flag.FAILED, tries=plan.tries, error=_describe(route, result))
+                endings.append(_Ending(plan.request, Flag.FAILED, plan.tries, error=_describe(route, result)))
             else:
                 plan.errors.append(_describe(route, result))
                 if plan.routes:
                     events.failover(plan.request, route.engine, result)
                 retry.append(plan)
         Attempt.objects.bulk_update(attempts, ["outcome", "error_code", "error_message", "http_status", "latency_ms"])
+        _finish_many(endings)
+        _record_health(health)
         self._advance(retry)
         return len(done)
 
@@ -186,8 +189,9 @@ class Dispatcher:
         started: list[tuple[_Plan, TemplatesEngine, Attempt]] = []
         skipped: list[Attempt] = []
         exhausted: list[_Plan] = []
+        gate = _Gate()
         for plan in plans:
-            route = _next_open_route(plan, skipped)
+            route = _next_open_route(plan, skipped, gate)
             if route is None:
                 exhausted.append(plan)
             else:
@@ -219,9 +223,31 @@ def _result_of(future: Future[SendResult]) -> SendResult:
         return SendResult(Outcome.TRY_NEXT, error_code="internal_error", error_message=type(exc).__name__)
 
 
-def _next_open_route(plan: _Plan, skipped: list[Attempt]) -> TemplatesEngine | None:
+class _Gate:
+    """Breaker decisions for one batch: a closed breaker is asked once, a half-open one lets one probe by."""
+
+    def __init__(self) -> None:
+        self._closed: set[int] = set()
+
+    def allows(self, engine_id: int) -> bool:
+        if engine_id in self._closed:
+            return True
+        state = breaker.breaker_check(engine_id)
+        if state == breaker.CLOSED:
+            self._closed.add(engine_id)
+        return state != breaker.OPEN
+
+
+def _record_health(health: dict[int, list[bool]]) -> None:
+    """Tell the breakers what happened: one call per engine when all went well, each result otherwise."""
+    for engine_id, results in health.items():
+        for healthy in [True] if all(results) else results:
+            breaker.breaker_record(engine_id, healthy=healthy)
+
+
+def _next_open_route(plan: _Plan, skipped: list[Attempt], gate: _Gate) -> TemplatesEngine | None:
     while (route := plan.next_route()) is not None:
-        if breaker.breaker_allows(route.engine_id):
+        if gate.allows(route.engine_id):
             return route
         attempt = _attempt(plan, route, Attempt.Outcome.SKIPPED)
         attempt.error_message = "skipped: breaker open"
@@ -256,33 +282,63 @@ def _describe(route: TemplatesEngine, result: SendResult) -> str:
     return f"{route.engine.name}: {result.error_code or result.outcome.value} {result.error_message}".strip()[:255]
 
 
-def _finish(
-    request: VerifyRequests,
-    *,
-    flag: str,
-    tries: int = 0,
-    route: TemplatesEngine | None = None,
-    message_id: str = "",
-    error: str = "",
-) -> None:
+@dataclass
+class _Ending:
+    request: VerifyRequests
+    flag: str
+    tries: int = 0
+    engine_id: int | None = None
+    message_id: str = ""
+    error: str = ""
+
+
+def _finish(request: VerifyRequests, *, flag: str, tries: int = 0, error: str = "") -> None:
+    _finish_many([_Ending(request, flag, tries, error=error)])
+
+
+def _finish_many(endings: list[_Ending]) -> None:
+    """Write final outcomes, in one statement. Only the lease holder may finish a request."""
+    if not endings:
+        return
     now = timezone.now()
-    # Only the holder of the lease may finish: a request taken back by the sweeper is someone else's.
-    updated = VerifyRequests.objects.filter(id=request.id, flag=Flag.SENDING, lease_token=request.lease_token).update(
-        flag=flag,
-        tries=F("tries") + tries,
-        rounds=F("rounds") + 1,
-        system_id=route.engine_id if route else None,
-        provider_message_id=message_id[:64],
-        last_error=error[:255],
-        lease_token=None,
-        lease_expires_at=None,
-        completed_at=now,
-        updated_at=now,
-    )
-    if updated and flag == Flag.FAILED:
-        events.request_failed(request, error)
-    if updated:
-        logger.info("request %s %s (tries +%s) to %s", request.id, flag, tries, mask_phone(request.phone))
+    by_id = {ending.request.id: ending for ending in endings}
+    with transaction.atomic():
+        # Rows the sweeper took back (their lease expired) belong to someone else now: leave them.
+        held = [
+            request_id
+            for request_id, token in VerifyRequests.objects.select_for_update()
+            .filter(id__in=by_id, flag=Flag.SENDING)
+            .values_list("id", "lease_token")
+            if token == by_id[request_id].request.lease_token
+        ]
+        rows = []
+        for request_id in held:
+            ending = by_id[request_id]
+            request = ending.request
+            # We hold the lease, so nobody else changed tries or rounds since the claim read them.
+            request.flag, request.tries, request.rounds = ending.flag, request.tries + ending.tries, request.rounds + 1
+            request.system_id, request.provider_message_id = ending.engine_id, ending.message_id[:64]
+            request.last_error, request.lease_token, request.lease_expires_at = ending.error[:255], None, None
+            request.completed_at = request.updated_at = now
+            rows.append(request)
+        VerifyRequests.objects.bulk_update(rows, _FINAL_FIELDS)
+    for request in rows:
+        if request.flag == Flag.FAILED:
+            events.request_failed(request, request.last_error)
+
+
+_FINAL_FIELDS = [
+    "flag",
+    "tries",
+    "rounds",
+    "system",
+    "provider_message_id",
+    "last_error",
+    "lease_token",
+    "lease_expires_at",
+    "completed_at",
+    "updated_at",
+]
 
 
 def _end_round(plan: _Plan) -> None:
