@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -28,6 +29,7 @@ from common.sealing import unseal
 from messaging import breaker, events
 from messaging.models import Attempt, Engine, TemplatesEngine, VerifyRequests
 from messaging.publishing import publish_requests
+from messaging.rowwrites import update_each
 from messaging.transport import SendJob, submit
 from providers.base import EngineConfig, Message, Outcome, SendResult
 from providers.exceptions import ProviderConfigurationError
@@ -174,7 +176,7 @@ class Dispatcher:
                 if plan.routes:
                     events.failover(plan.request, route.engine, result)
                 retry.append(plan)
-        Attempt.objects.bulk_update(attempts, ["outcome", "error_code", "error_message", "http_status", "latency_ms"])
+        update_each(Attempt, [(_attempt_result(attempt), {"id": attempt.id}) for attempt in attempts])
         _finish_many(endings)
         _record_health(health)
         self._advance(retry)
@@ -265,6 +267,16 @@ def _attempt(plan: _Plan, route: TemplatesEngine, outcome: str) -> Attempt:
     )
 
 
+def _attempt_result(attempt: Attempt) -> dict[str, Any]:
+    return {
+        "outcome": attempt.outcome,
+        "error_code": attempt.error_code,
+        "error_message": attempt.error_message,
+        "http_status": attempt.http_status,
+        "latency_ms": attempt.latency_ms,
+    }
+
+
 def _apply_result(attempt: Attempt, result: SendResult) -> None:
     if result.outcome is Outcome.SENT:
         attempt.outcome = Attempt.Outcome.SENT
@@ -297,48 +309,52 @@ def _finish(request: VerifyRequests, *, flag: str, tries: int = 0, error: str = 
 
 
 def _finish_many(endings: list[_Ending]) -> None:
-    """Write final outcomes, in one statement. Only the lease holder may finish a request."""
+    """Write final outcomes. Only the lease holder may finish: a request the sweeper took back is someone else's."""
     if not endings:
         return
     now = timezone.now()
-    by_id = {ending.request.id: ending for ending in endings}
-    with transaction.atomic():
-        # Rows the sweeper took back (their lease expired) belong to someone else now: leave them.
-        held = [
-            request_id
-            for request_id, token in VerifyRequests.objects.select_for_update()
-            .filter(id__in=by_id, flag=Flag.SENDING)
-            .values_list("id", "lease_token")
-            if token == by_id[request_id].request.lease_token
-        ]
-        rows = []
-        for request_id in held:
-            ending = by_id[request_id]
-            request = ending.request
-            # We hold the lease, so nobody else changed tries or rounds since the claim read them.
-            request.flag, request.tries, request.rounds = ending.flag, request.tries + ending.tries, request.rounds + 1
-            request.system_id, request.provider_message_id = ending.engine_id, ending.message_id[:64]
-            request.last_error, request.lease_token, request.lease_expires_at = ending.error[:255], None, None
-            request.completed_at = request.updated_at = now
-            rows.append(request)
-        VerifyRequests.objects.bulk_update(rows, _FINAL_FIELDS)
-    for request in rows:
-        if request.flag == Flag.FAILED:
-            events.request_failed(request, request.last_error)
+    delivered = [ending for ending in endings if ending.flag == Flag.DONE]
+    # The common case, in one round trip; nothing else needs to know which rows matched.
+    update_each(
+        VerifyRequests,
+        [
+            (
+                {
+                    "flag": Flag.DONE,
+                    "tries": ending.request.tries + ending.tries,  # we hold the lease: nobody else changed it
+                    "rounds": ending.request.rounds + 1,
+                    "system_id": ending.engine_id,
+                    "provider_message_id": ending.message_id[:64],
+                    "last_error": "",
+                    "lease_token": None,
+                    "lease_expires_at": None,
+                    "completed_at": now,
+                    "updated_at": now,
+                },
+                {"id": ending.request.id, "flag": Flag.SENDING, "lease_token": ending.request.lease_token},
+            )
+            for ending in delivered
+        ],
+    )
+    for ending in endings:
+        if ending.flag != Flag.DONE:
+            _fail(ending, now)
 
 
-_FINAL_FIELDS = [
-    "flag",
-    "tries",
-    "rounds",
-    "system",
-    "provider_message_id",
-    "last_error",
-    "lease_token",
-    "lease_expires_at",
-    "completed_at",
-    "updated_at",
-]
+def _fail(ending: _Ending, now: datetime) -> None:
+    request = ending.request
+    updated = VerifyRequests.objects.filter(id=request.id, flag=Flag.SENDING, lease_token=request.lease_token).update(
+        flag=Flag.FAILED,
+        tries=F("tries") + ending.tries,
+        rounds=F("rounds") + 1,
+        last_error=ending.error[:255],
+        lease_token=None,
+        lease_expires_at=None,
+        completed_at=now,
+        updated_at=now,
+    )
+    if updated:
+        events.request_failed(request, ending.error)
 
 
 def _end_round(plan: _Plan) -> None:

@@ -1,0 +1,44 @@
+"""update_each: one statement, many rows, each with its own values and conditions."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.utils import timezone
+
+from messaging.models import VerifyRequests
+from messaging.rowwrites import update_each
+from messaging.tests.conftest import new_request
+
+pytestmark = pytest.mark.django_db
+
+
+def test_each_row_gets_its_own_values_and_only_where_its_conditions_hold(gateway, api_client_key):
+    held, other = uuid.uuid4(), uuid.uuid4()
+    first = new_request(api_client_key[0], flag="SENDING", lease_token=held)
+    second = new_request(api_client_key[0], flag="SENDING", lease_token=other)
+    now = timezone.now()
+
+    update_each(
+        VerifyRequests,
+        [
+            (
+                {"flag": "DONE", "provider_message_id": "m-1", "lease_token": None, "completed_at": now},
+                {"id": first.id, "lease_token": held},
+            ),
+            (
+                {"flag": "DONE", "provider_message_id": "m-2", "lease_token": None, "completed_at": now},
+                {"id": second.id, "lease_token": held},
+            ),  # not this row's lease: left alone
+        ],
+    )
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.flag, first.provider_message_id, first.lease_token, first.completed_at) == ("DONE", "m-1", None, now)
+    assert (second.flag, second.provider_message_id, second.lease_token) == ("SENDING", "", other)
+
+
+def test_nothing_to_write_is_a_no_op():
+    update_each(VerifyRequests, [])
