@@ -16,8 +16,11 @@ from tests.processes import Simulator, Worker
 
 @pytest.fixture(autouse=True)
 def _clear_cache(db: Any) -> Iterator[None]:
-    # Rate limits and breakers live in the cache; each test starts with none.
+    # Rate limits and breakers live in the cache, templates in a per-process memo; each test starts with none.
+    from messaging.services.requests import templates_forget
+
     cache.clear()
+    templates_forget()
     yield
 
 

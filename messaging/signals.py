@@ -6,7 +6,7 @@ from typing import Any
 
 from django.apps import AppConfig
 from django.conf import settings
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.dispatch import receiver
 
 SWEEPER_NAME = "check_pending_requests"
@@ -29,3 +29,10 @@ def register_periodic_tasks(sender: AppConfig, using: str = "default", **kwargs:
         name=SWEEPER_NAME,
         defaults={"task": "messaging.check_pending_requests", "interval": schedule, "enabled": True},
     )
+
+
+@receiver([post_save, post_delete], sender="messaging.Templates")
+def forget_templates(**kwargs: Any) -> None:
+    from messaging.services.requests import templates_forget
+
+    templates_forget()

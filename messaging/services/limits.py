@@ -125,10 +125,10 @@ def invalid_phone_error() -> ApplicationError:
     return ApplicationError(f"phone: {INVALID_PHONE_MESSAGE}", code="invalid_phone", fields={"phone": [detail]})
 
 
-def phone_region_check(*, phone: str) -> None:
+def phone_region_check(*, phone: str, policy: Policy | None = None) -> None:
     """Refuse an E.164 number outside the country allowlist."""
     region = phonenumbers.region_code_for_number(phonenumbers.parse(phone, None))
-    if region not in limits_policy().regions:
+    if region not in (policy or limits_policy()).regions:
         raise invalid_phone_error()
 
 
@@ -146,10 +146,10 @@ class _Counter:
     scope: str
 
 
-def sends_consume(*, subjects: Mapping[str, str], now: float | None = None) -> None:
+def sends_consume(*, subjects: Mapping[str, str], now: float | None = None, policy: Policy | None = None) -> None:
     """Count one send for every ``scope -> identity`` in ``subjects``, or count nothing and raise RateLimited."""
     now = time.time() if now is None else now
-    policy = limits_policy()
+    policy = policy or limits_policy()
     refusals: list[tuple[int, str]] = []
     counters: list[_Counter] = []
     for scope, identity in subjects.items():
@@ -216,16 +216,19 @@ def send_admit(*, client: Client, phone: str, ip: str) -> None:
     When the cache holding the counters is unreachable, sends are admitted uncounted: an accepted
     request must not depend on Redis being up (the broker outbox does not either).
     """
-    phone_region_check(phone=phone)
+    policy = limits_policy()
+    phone_region_check(phone=phone, policy=policy)
     try:
-        _consume(client=client, phone=phone, ip=ip)
+        sends_consume(
+            subjects={
+                Scope.PHONE: phone,
+                Scope.PREFIX: number_prefix(phone),
+                Scope.CLIENT: str(client.pk),
+                Scope.IP: ip,
+            },
+            policy=policy,
+        )
     except RateLimited:
         raise
     except Exception as exc:
         logger.warning("rate-limit store unavailable (%s); admitting uncounted", type(exc).__name__)
-
-
-def _consume(*, client: Client, phone: str, ip: str) -> None:
-    sends_consume(
-        subjects={Scope.PHONE: phone, Scope.PREFIX: number_prefix(phone), Scope.CLIENT: str(client.pk), Scope.IP: ip}
-    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,11 +30,26 @@ def _field_error(field: str, code: str, message: str) -> ApplicationError:
     return ApplicationError(message, code=code, fields={field: [{"code": code, "message": message}]})
 
 
+# Templates change rarely and every accepted request reads one: each process keeps them for a few
+# seconds. A save or delete in this process clears them at once (messaging.signals); other processes
+# see an edit within TEMPLATE_CACHE_SECONDS.
+TEMPLATE_CACHE_SECONDS = 5.0
+_templates: dict[int, tuple[float, Templates]] = {}
+
+
 def template_get(*, template_id: int) -> Templates:
+    cached = _templates.get(template_id)
+    if cached is not None and time.monotonic() - cached[0] < TEMPLATE_CACHE_SECONDS:
+        return cached[1]
     template = Templates.objects.filter(template_id=template_id).first()
     if template is None:
         raise _field_error("template_id", "unknown_template", f"There is no template {template_id}.")
+    _templates[template_id] = (time.monotonic(), template)
     return template
+
+
+def templates_forget() -> None:
+    _templates.clear()
 
 
 def template_tokens(*, template: Templates, token_value: Any) -> dict[str, str]:
