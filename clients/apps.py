@@ -6,4 +6,4 @@ class ClientsConfig(AppConfig):
     verbose_name = "API clients"
 
     def ready(self) -> None:
-        from clients import signals  # noqa: F401  (registers the purge's beat entry on post_migrate)
+        from clients import schema, signals  # noqa: F401  (schema extension; the purge's beat entry at migrate)
