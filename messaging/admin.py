@@ -26,17 +26,7 @@ class EngineForm(forms.ModelForm):  # type: ignore[type-arg]
 
     class Meta:
         model = Engine
-        fields = [
-            "name",
-            "kind",
-            "api_url",
-            "provider_token",
-            "priority",
-            "enabled",
-            "connect_timeout",
-            "read_timeout",
-            "max_in_flight",
-        ]
+        fields = ["name", *Engine.SETTINGS_FIELDS]
 
     def clean_provider_token(self) -> str:
         token = self.cleaned_data.get("provider_token") or ""

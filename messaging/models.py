@@ -25,6 +25,18 @@ class Engine(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # What an operator sets (admin form, providers file), besides the name.
+    SETTINGS_FIELDS = (
+        "kind",
+        "api_url",
+        "provider_token",
+        "priority",
+        "enabled",
+        "connect_timeout",
+        "read_timeout",
+        "max_in_flight",
+    )
+
     class Meta:
         ordering = ["priority", "id"]
         indexes = [models.Index(fields=["enabled", "priority"])]

@@ -17,16 +17,7 @@ from messaging.models import Engine, Templates, TemplatesEngine
 from providers.registry import ADAPTERS
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_ENGINE_FIELDS = {
-    "kind",
-    "api_url",
-    "provider_token",
-    "priority",
-    "enabled",
-    "connect_timeout",
-    "read_timeout",
-    "max_in_flight",
-}
+_ENGINE_FIELDS = set(Engine.SETTINGS_FIELDS)
 
 
 class ConfigError(ValueError):
