@@ -57,7 +57,7 @@ def requests_pump(*, budget_seconds: float | None = None) -> int:
     while True:
         now = time.monotonic()
         if now - refreshed >= _REFRESH_SECONDS:
-            cache.set(ALIVE_KEY, 1, timeout=_ALIVE_SECONDS)
+            _mark(alive=True)
             refreshed = now
         room = max_in_flight - dispatcher.in_flight
         claimed = requests_claim_due(limit=min(batch, room)) if room > 0 else []
@@ -76,7 +76,7 @@ def requests_pump(*, budget_seconds: float | None = None) -> int:
             out_of_budget = True
             break
         if not dispatcher.in_flight and not claimed and now - last_work >= idle_exit:
-            cache.delete(ALIVE_KEY)
+            _mark(alive=False)
             last_look = requests_claim_due(limit=batch)
             if not last_look:
                 break
@@ -84,7 +84,19 @@ def requests_pump(*, budget_seconds: float | None = None) -> int:
             claimed_total += len(last_look)
             last_work, refreshed = time.monotonic(), 0.0
     dispatcher.run_until_idle()
-    cache.delete(ALIVE_KEY)
+    _mark(alive=False)
     if out_of_budget:
         publish_wakeup()
     return claimed_total
+
+
+def _mark(*, alive: bool) -> None:
+    """Set or clear the "alive" mark. A cache outage must not stop a pump that holds claimed requests:
+    without the mark, the API wakes more pumps than needed, which is harmless."""
+    try:
+        if alive:
+            cache.set(ALIVE_KEY, 1, timeout=_ALIVE_SECONDS)
+        else:
+            cache.delete(ALIVE_KEY)
+    except Exception as exc:
+        logger.warning("pump mark unavailable: %s", type(exc).__name__)

@@ -87,3 +87,16 @@ def test_without_the_pump_each_request_is_published_by_id(
             "/sendsms/", {"phone": "09121234567", "template_id": 1, "token_value": {"code": "1234"}}, format="json"
         )
     assert published == [[response.json()["id"]]]
+
+
+def test_pump_keeps_delivering_when_its_cache_mark_cannot_be_written(gateway, api_client_key, fast_pump, monkeypatch):
+    def down(*args, **kwargs):
+        raise ConnectionError("cache frozen")
+
+    monkeypatch.setattr(pump.cache, "set", down)
+    monkeypatch.setattr(pump.cache, "delete", down)
+    request = new_request(api_client_key[0])
+
+    assert pump.requests_pump(budget_seconds=10) == 1
+    request.refresh_from_db()
+    assert request.flag == Flag.DONE
