@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from common.phones import InvalidPhone, national_format, normalize_phone, to_ascii_digits
+from common.tests.phone_forms import PHONE_FORMS
 
 E164 = "+989121234567"
 
@@ -12,16 +13,7 @@ E164 = "+989121234567"
 @pytest.mark.parametrize(
     "raw",
     [
-        "09121234567",
-        "9121234567",
-        "+989121234567",
-        "00989121234567",
-        "989121234567",
-        "۰۹۱۲۱۲۳۴۵۶۷",
-        "٠٩١٢١٢٣٤٥٦٧",
-        "+۹۸۹۱۲۱۲۳۴۵۶۷",
-        "0912-123-4567",
-        "0912 123 4567",
+        *PHONE_FORMS,
         " 09121234567 ",
         "(0912) 123 4567",
         "0912.123.4567",

@@ -15,6 +15,7 @@ from clients.services import client_create
 from common.exceptions import ApplicationError
 from common.parsers import LimitedJSONParser
 from common.sealing import unseal
+from common.tests.phone_forms import PHONE_FORMS
 from conftest import GatewayAPIClient
 from messaging.models import Attempt, VerifyRequests
 from messaging.tests.factories import make_attempt, make_engine, make_request, make_template
@@ -90,21 +91,7 @@ def test_sendsms_accepts_integer_token_as_its_digits(api: GatewayAPIClient, temp
     assert unseal(VerifyRequests.objects.get().token_value) == {"code": "123456"}
 
 
-@pytest.mark.parametrize(
-    "phone",
-    [
-        "09121234567",
-        "9121234567",
-        "+989121234567",
-        "00989121234567",
-        "989121234567",
-        "۰۹۱۲۱۲۳۴۵۶۷",
-        "٠٩١٢١٢٣٤٥٦٧",
-        "0912-123-4567",
-        "0912 123 4567",
-        "+98 912 123 4567",
-    ],
-)
+@pytest.mark.parametrize("phone", PHONE_FORMS)
 def test_sendsms_stores_every_accepted_phone_form_as_e164(api: GatewayAPIClient, template: Any, phone: str) -> None:
     response = post(api, {**VALID, "phone": phone})
 
