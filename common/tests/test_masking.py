@@ -22,7 +22,7 @@ def test_mask_phone_hides_everything_it_cannot_parse(value: str) -> None:
     assert mask_phone(value) == "***"
 
 
-@pytest.mark.parametrize("phone", [form for form in PHONE_FORMS if form not in ("9121234567", "+۹۸۹۱۲۱۲۳۴۵۶۷")])
+@pytest.mark.parametrize("phone", PHONE_FORMS)
 def test_mask_text_masks_phones_in_free_text(phone: str) -> None:
     masked = mask_text(f"sending to {phone} now, phone={phone}.")
 
