@@ -22,7 +22,7 @@ cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
 $PY -m providers.simulator --host 127.0.0.1 --port "$SIM_PORT" > data/logs/simulator.log 2>&1 & pids+=($!)
-.venv/bin/celery -A smsproject worker -l INFO --concurrency=2 > data/logs/worker.log 2>&1 & pids+=($!)
+.venv/bin/celery -A smsproject worker -l INFO > data/logs/worker.log 2>&1 & pids+=($!)
 .venv/bin/celery -A smsproject beat -l info --scheduler django_celery_beat.schedulers:DatabaseScheduler \
   --pidfile= -s data/celerybeat-schedule > data/logs/beat.log 2>&1 & pids+=($!)
 $PY manage.py runserver 127.0.0.1:8000 --noreload > data/logs/web.log 2>&1 & pids+=($!)
