@@ -176,8 +176,11 @@ class Dispatcher:
                 if plan.routes:
                     events.failover(plan.request, route.engine, result)
                 retry.append(plan)
-        update_each(Attempt, [(_attempt_result(attempt), {"id": attempt.id}) for attempt in attempts])
-        _finish_many(endings)
+        # One transaction: a worker that dies between the two writes must not leave an attempt marked
+        # "sent" on a request still in flight, or the sweeper would send it again without a trace.
+        with transaction.atomic():
+            update_each(Attempt, [(_attempt_result(attempt), {"id": attempt.id}) for attempt in attempts])
+            _finish_many(endings)
         _record_health(health)
         self._advance(retry)
         return len(done)
