@@ -65,11 +65,6 @@ def breaker_check(engine_id: int) -> str:
     return _check(engine_id) or CLOSED
 
 
-def breaker_allows(engine_id: int) -> bool:
-    """True when a call to this engine may go ahead now."""
-    return breaker_check(engine_id) != OPEN
-
-
 @_fail_open
 def _check(engine_id: int) -> str:
     _, open_key, probe_key = _keys(engine_id)
