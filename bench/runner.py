@@ -234,7 +234,7 @@ class Bench:
         argv = [
             sys.executable, "-m", "bench.loadgen",
             "--target", "smsir" if case.target == "smsir" else "api",
-            "--url", url, "--key", self.key, "--count", str(count),
+            "--url", url, f"--key={self.key}", "--count", str(count),
             "--max-seconds", str(case.feed_seconds), "--connections", str(case.connections),
             "--phone-start", str(self.blocks * PHONE_BLOCK), "--client", case.client, "--out", str(out),
         ]  # fmt: skip
