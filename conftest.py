@@ -16,11 +16,12 @@ from tests.processes import Simulator, Worker
 
 @pytest.fixture(autouse=True)
 def _clear_cache(db: Any) -> Iterator[None]:
-    # Rate limits and breakers live in the cache, templates in a per-process memo; each test starts with none.
-    from messaging.services.requests import templates_forget
+    # Rate limits and breakers live in the cache, templates and clients in per-process memos; each test
+    # starts with none.
+    from common.memo import memos_clear
 
     cache.clear()
-    templates_forget()
+    memos_clear()
     yield
 
 

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 
 from clients.models import Client
 from clients.services import hash_key
+from common.memo import Memo
 
 
 class ClientTokenAuthentication(authentication.BaseAuthentication):
@@ -24,14 +25,32 @@ class ClientTokenAuthentication(authentication.BaseAuthentication):
             key = header[1].decode()
         except UnicodeError as exc:
             raise exceptions.AuthenticationFailed("Invalid token header.") from exc
-        # The key's hash is unique and indexed; comparing hashes leaks nothing useful about the key.
-        client = Client.objects.filter(key_hash=hash_key(key), is_active=True).first()
+        client = client_for_key(key)
         if client is None:
             raise exceptions.AuthenticationFailed("Invalid or inactive token.")
         return client, key
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
+
+
+# Every request authenticates, and clients change rarely: each process remembers a key's client for a
+# few seconds. A client deactivated in the admin is refused at once by the process that saved it and
+# within this many seconds by the others. Unknown keys are not remembered (nothing to gain, and a
+# client created a moment ago must work at once).
+AUTH_MEMO_SECONDS = 5.0
+_clients: Memo[str, Client] = Memo(AUTH_MEMO_SECONDS)
+
+
+def client_for_key(key: str) -> Client | None:
+    key_hash = hash_key(key)
+    client = _clients.get(key_hash)
+    if client is None:
+        # The key's hash is unique and indexed; comparing hashes leaks nothing useful about the key.
+        client = Client.objects.filter(key_hash=key_hash, is_active=True).first()
+        if client is not None:
+            _clients.put(key_hash, client)
+    return client
 
 
 class IsClient(permissions.BasePermission):

@@ -1,12 +1,14 @@
-"""Registers the idempotency-record purge in django-celery-beat's DatabaseScheduler after every migrate."""
+"""Registers the idempotency-record purge after every migrate; forgets memoised clients when one changes."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.dispatch import receiver
+
+from common.memo import memos_clear
 
 PURGE_NAME = "purge_idempotency_records"
 PURGE_EVERY_SECONDS = 3600
@@ -25,3 +27,9 @@ def register_periodic_tasks(sender: AppConfig, using: str = "default", **kwargs:
         name=PURGE_NAME,
         defaults={"task": "clients.purge_idempotency_records", "interval": schedule, "enabled": True},
     )
+
+
+@receiver([post_save, post_delete], sender="clients.Client")
+def forget_clients(**kwargs: Any) -> None:
+    # A deactivated or deleted client is refused at once by this process, within AUTH_MEMO_SECONDS by others.
+    memos_clear()

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db.models.signals import post_delete, post_migrate, post_save
 from django.dispatch import receiver
 
+from common.memo import memos_clear
+
 SWEEPER_NAME = "check_pending_requests"
 
 
@@ -32,7 +34,17 @@ def register_periodic_tasks(sender: AppConfig, using: str = "default", **kwargs:
 
 
 @receiver([post_save, post_delete], sender="messaging.Templates")
-def forget_templates(**kwargs: Any) -> None:
-    from messaging.services.requests import templates_forget
+@receiver([post_save, post_delete], sender="messaging.Engine")
+@receiver([post_save, post_delete], sender="messaging.TemplatesEngine")
+def forget_routes(**kwargs: Any) -> None:
+    from messaging.services.delivery import routes_changed
 
-    templates_forget()
+    routes_changed()
+    memos_clear()
+
+
+@receiver([post_save, post_delete], sender="messaging.RateLimit")
+@receiver([post_save, post_delete], sender="messaging.AllowedRegion")
+def forget_memos(**kwargs: Any) -> None:
+    # This process sees an edit at once; the others within their memo's few seconds.
+    memos_clear()

@@ -68,3 +68,17 @@ def test_rotated_key_replaces_the_old_one(api_client_key: tuple[Any, str]) -> No
 
     assert_401(get_with(f"Token {old_key}"), "invalid_token")
     assert get_with(f"Token {new_key}").status_code == 200
+
+
+def test_a_known_key_is_remembered_for_a_few_seconds_so_requests_skip_the_lookup(
+    api_client_key: tuple[Any, str], django_assert_num_queries: Any
+) -> None:
+    from clients.authentication import client_for_key
+
+    client, key = api_client_key
+    with django_assert_num_queries(1):
+        assert client_for_key(key) == client
+    with django_assert_num_queries(0):
+        assert client_for_key(key) == client
+    with django_assert_num_queries(1):  # unknown keys are never remembered
+        assert client_for_key("not-a-real-key") is None

@@ -12,24 +12,27 @@ next engine is tried at once. A request that runs out of engines is scheduled fo
 from __future__ import annotations
 
 import logging
+import queue
 import random
 import uuid
 from collections.abc import Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.core.cache import cache
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from common.conf import gateway_settings
+from common.memo import Memo
 from common.sealing import unseal
 from messaging import breaker, events
 from messaging.models import Attempt, Engine, TemplatesEngine, VerifyRequests
 from messaging.publishing import publish_requests
-from messaging.rowwrites import update_each
+from messaging.rowwrites import db_value, insert_many, update_each
 from messaging.transport import SendJob, submit
 from providers.base import EngineConfig, Message, Outcome, SendResult
 from providers.exceptions import ProviderConfigurationError
@@ -69,24 +72,34 @@ def requests_claim(*, request_ids: Iterable[int], now: datetime | None = None) -
 
 
 def requests_claim_due(*, limit: int, now: datetime | None = None) -> list[VerifyRequests]:
-    """Claim up to ``limit`` due waiting requests, oldest first, skipping rows other workers are claiming."""
+    """Claim up to ``limit`` due waiting requests, oldest first, skipping rows other workers are claiming.
+
+    One statement, so one round trip and no explicit transaction: the pump calls this many times a second.
+    """
     now = now or timezone.now()
     lease = timedelta(seconds=gateway_settings()["LEASE_SECONDS"])
-    token = uuid.uuid4()
-    with transaction.atomic():
-        # SKIP LOCKED on PostgreSQL; SQLite takes the write lock at BEGIN (IMMEDIATE), which serialises claims.
-        ids = list(
-            VerifyRequests.objects.select_for_update(skip_locked=True)
-            .filter(flag=Flag.PENDING, next_attempt_at__lte=now)
-            .order_by("next_attempt_at")
-            .values_list("id", flat=True)[:limit]
-        )
-        if not ids:
-            return []
-        VerifyRequests.objects.filter(id__in=ids, flag=Flag.PENDING).update(
-            flag=Flag.SENDING, lease_token=token, lease_expires_at=now + lease, updated_at=now
-        )
-    return list(VerifyRequests.objects.select_related("template").filter(id__in=ids, lease_token=token))
+    meta = VerifyRequests._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    # SKIP LOCKED on PostgreSQL; SQLite has one writer at a time, which serialises claims anyway.
+    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    columns = ", ".join(quote(field.column) for field in meta.concrete_fields)
+    sql = (
+        f"UPDATE {table} SET flag = %s, lease_token = %s, lease_expires_at = %s, updated_at = %s "  # noqa: S608
+        f"WHERE id IN (SELECT id FROM {table} WHERE flag = %s AND next_attempt_at <= %s "
+        f"ORDER BY next_attempt_at LIMIT %s{lock}) RETURNING {columns}"
+    )
+    params = [
+        Flag.SENDING,
+        db_value(VerifyRequests, "lease_token", uuid.uuid4()),
+        db_value(VerifyRequests, "lease_expires_at", now + lease),
+        db_value(VerifyRequests, "updated_at", now),
+        Flag.PENDING,
+        db_value(VerifyRequests, "next_attempt_at", now),
+        limit,
+    ]
+    # raw() applies each field's converters (SQLite hands back text for dates and UUIDs).
+    return list(VerifyRequests.objects.raw(sql, params))
 
 
 def requests_deliver(*, request_ids: Sequence[int]) -> None:
@@ -98,15 +111,56 @@ def requests_deliver(*, request_ids: Sequence[int]) -> None:
         dispatcher.run_until_idle()
 
 
+# Every batch needs its templates' routes, and engines change rarely: each process keeps them, tagged
+# with the routing version they were read under. Saving an engine, template or mapping sets a new
+# version (messaging.signals), so every worker reloads at its next batch; an edit that bypasses
+# signals (a queryset update) is seen within ROUTES_MEMO_SECONDS. Cache down: read every time.
+ROUTES_MEMO_SECONDS = 2.0
+ROUTES_VERSION_KEY = "sms:routes:version"
+_routes: Memo[int, tuple[str, list[TemplatesEngine]]] = Memo(ROUTES_MEMO_SECONDS)
+
+
+def routes_changed() -> None:
+    """Make every process read routes afresh. Never raises: a cache outage must not fail an admin save."""
+    try:
+        cache.set(ROUTES_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    except Exception as exc:
+        logger.warning("could not publish a routes change: %s", type(exc).__name__)
+
+
+def _routes_version() -> str | None:
+    try:
+        version = cache.get(ROUTES_VERSION_KEY)
+        if version is None:  # a cache emptied since: a new version
+            cache.add(ROUTES_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+            version = cache.get(ROUTES_VERSION_KEY)
+    except Exception:
+        return None
+    return str(version) if version else None
+
+
 def _routes_by_template(template_ids: set[int]) -> dict[int, list[TemplatesEngine]]:
-    routes: dict[int, list[TemplatesEngine]] = {template_id: [] for template_id in template_ids}
-    mappings = (
-        TemplatesEngine.objects.select_related("engine", "template")
-        .filter(template__template_id__in=template_ids, engine__enabled=True)
-        .order_by("engine__priority", "engine_id")
-    )
-    for mapping in mappings:
-        routes[mapping.template.template_id].append(mapping)
+    """Each template's enabled engines, best first."""
+    version = _routes_version()
+    routes: dict[int, list[TemplatesEngine]] = {}
+    for template_id in template_ids:
+        known = _routes.get(template_id)
+        if version is not None and known is not None and known[0] == version:
+            routes[template_id] = known[1]
+    missing = template_ids - set(routes)
+    if missing:
+        fresh: dict[int, list[TemplatesEngine]] = {template_id: [] for template_id in missing}
+        mappings = (
+            TemplatesEngine.objects.select_related("engine", "template")
+            .filter(template__template_id__in=missing, engine__enabled=True)
+            .order_by("engine__priority", "engine_id")
+        )
+        for mapping in mappings:
+            fresh[mapping.template.template_id].append(mapping)
+        for template_id, found in fresh.items():
+            if version is not None:
+                _routes.put(template_id, (version, found))
+            routes[template_id] = found
     return routes
 
 
@@ -135,6 +189,8 @@ class Dispatcher:
 
     def __init__(self) -> None:
         self._in_flight: dict[Future[SendResult], tuple[_Plan, TemplatesEngine, Attempt]] = {}
+        # Finished calls, in the order they finished: polling never scans the calls still in flight.
+        self._done: queue.SimpleQueue[Future[SendResult]] = queue.SimpleQueue()
 
     @property
     def in_flight(self) -> int:
@@ -152,10 +208,22 @@ class Dispatcher:
         self._advance(plans)
 
     def poll(self, timeout: float | None) -> int:
-        """Write the results of calls that finished (waiting up to ``timeout`` for one); return how many."""
+        """Write the results of every call that has finished, waiting up to ``timeout`` for the first one.
+
+        Return how many were written. All of them are written together, so a busy pump makes a few
+        round trips per batch of results, not per result.
+        """
         if not self._in_flight:
             return 0
-        done, _ = wait(list(self._in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
+        try:
+            done = [self._done.get(timeout=timeout)]
+        except queue.Empty:
+            return 0
+        while True:
+            try:
+                done.append(self._done.get_nowait())
+            except queue.Empty:
+                break
         retry: list[_Plan] = []
         attempts: list[Attempt] = []
         endings: list[_Ending] = []
@@ -202,9 +270,11 @@ class Dispatcher:
             else:
                 started.append((plan, route, _attempt(plan, route, Attempt.Outcome.IN_FLIGHT)))
         # The attempt rows exist before the calls do, so a crash mid-call leaves a trace to reclaim.
-        Attempt.objects.bulk_create(skipped + [attempt for _, _, attempt in started])
+        insert_many(skipped + [attempt for _, _, attempt in started])
         for plan, route, attempt in started:
-            self._in_flight[_submit(plan, route)] = (plan, route, attempt)
+            future = _submit(plan, route)
+            self._in_flight[future] = (plan, route, attempt)
+            future.add_done_callback(self._done.put)
         for plan in exhausted:
             _end_round(plan)
 

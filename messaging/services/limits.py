@@ -34,6 +34,7 @@ from common.api import INVALID_PHONE_MESSAGE
 from common.cache import RedisCache
 from common.conf import gateway_settings
 from common.exceptions import ApplicationError, RateLimited
+from common.memo import Memo
 from messaging.models import AllowedRegion, RateLimit
 
 logger = logging.getLogger(__name__)
@@ -73,8 +74,17 @@ def _policy_data() -> dict[str, Any]:
     return {"windows": windows, "regions": [region.upper() for region in regions]}
 
 
+# On top of the shared cache, each process keeps the policy this long: one cache round trip less per
+# request. An admin edit clears this process's copy at once (limits_policy_reset), the others' on expiry.
+POLICY_MEMO_SECONDS = 2.0
+_policies: Memo[None, Policy] = Memo(POLICY_MEMO_SECONDS)
+
+
 def limits_policy() -> Policy:
     """The limits and allowlist in force: admin rows over settings defaults, cached briefly for every process."""
+    memoised = _policies.get(None)
+    if memoised is not None:
+        return memoised
     try:
         data = cache.get(_POLICY_KEY)
     except Exception:  # cache down: read the database, which is the source anyway
@@ -84,17 +94,19 @@ def limits_policy() -> Policy:
         # Plain data in the cache, so a cached policy survives a deploy that changes these classes.
         with contextlib.suppress(Exception):
             cache.set(_POLICY_KEY, data, gateway_settings()["LIMITS_CACHE_SECONDS"])
-    return Policy(
+    policy = Policy(
         windows={
             scope: tuple(Window(limit=int(limit), seconds=int(seconds)) for limit, seconds in pairs)
             for scope, pairs in data["windows"].items()
         },
         regions=frozenset(data["regions"]),
     )
+    return _policies.put(None, policy)
 
 
 def limits_policy_reset() -> None:
     """Forget the cached policy, so an operator's edit applies at once."""
+    _policies.clear()
     cache.delete(_POLICY_KEY)
 
 
@@ -163,10 +175,12 @@ def sends_consume(*, subjects: Mapping[str, str], now: float | None = None, poli
                 continue
             key = f"rl:{digest}:{window.seconds}:{index}"
             counters.append(_Counter(key, window.seconds + 60, window.limit, retry_after, scope))
+    if refusals:  # a window that allows nothing: count nothing
+        retry_after, scope = max(refusals)
+        raise RateLimited(_REFUSALS[Scope(scope)].format(retry_after), retry_after=retry_after)
     counts = _increment(counters)
-    refusals += [(c.retry_after, c.scope) for c, count in zip(counters, counts, strict=True) if count > c.limit]
+    refusals = [(c.retry_after, c.scope) for c, count in zip(counters, counts, strict=True) if count > c.limit]
     if refusals:
-        _decrement(counters)
         retry_after, scope = max(refusals)
         raise RateLimited(_REFUSALS[Scope(scope)].format(retry_after), retry_after=retry_after)
 
@@ -177,15 +191,33 @@ def _redis() -> Any | None:
     return backend.raw_client() if isinstance(backend, RedisCache) else None
 
 
+# On Redis every counter is counted, checked and (when one is over) given back in one script: one
+# round trip, and two racing requests can never both pass a limit or both be refused because of it.
+_CONSUME_LUA = """
+local counts, over = {}, false
+for i, key in ipairs(KEYS) do
+  counts[i] = redis.call('INCR', key)
+  if counts[i] == 1 then redis.call('EXPIRE', key, ARGV[2 * i - 1]) end
+  if counts[i] > tonumber(ARGV[2 * i]) then over = true end
+end
+if over then
+  for _, key in ipairs(KEYS) do redis.call('DECR', key) end
+end
+return counts
+"""
+_scripts: dict[int, Any] = {}
+
+
 def _increment(counters: list[_Counter]) -> list[int]:
+    """Count every counter; if any is then over its limit, count none (give every increment back)."""
     client = _redis()
     if client is not None:
-        pipe = client.pipeline(transaction=False)
-        for counter in counters:
-            key = cache.make_and_validate_key(counter.key)
-            pipe.incr(key)
-            pipe.expire(key, counter.ttl, nx=True)
-        return [int(value) for value in pipe.execute()[::2]]
+        script = _scripts.get(id(client))
+        if script is None:
+            script = _scripts[id(client)] = client.register_script(_CONSUME_LUA)
+        keys = [cache.make_and_validate_key(counter.key) for counter in counters]
+        args = [value for counter in counters for value in (counter.ttl, counter.limit)]
+        return [int(value) for value in script(keys=keys, args=args)]
     counts = []
     for counter in counters:
         cache.add(counter.key, 0, timeout=counter.ttl)
@@ -194,20 +226,11 @@ def _increment(counters: list[_Counter]) -> list[int]:
         except ValueError:  # evicted between add and incr
             cache.set(counter.key, 1, timeout=counter.ttl)
             counts.append(1)
-    return counts
-
-
-def _decrement(counters: list[_Counter]) -> None:
-    client = _redis()
-    if client is not None:
-        pipe = client.pipeline(transaction=False)
+    if any(count > counter.limit for counter, count in zip(counters, counts, strict=True)):
         for counter in counters:
-            pipe.decr(cache.make_and_validate_key(counter.key))
-        pipe.execute()
-        return
-    for counter in counters:
-        with contextlib.suppress(ValueError):  # expired meanwhile: nothing to give back
-            cache.decr(counter.key)
+            with contextlib.suppress(ValueError):  # expired meanwhile: nothing to give back
+                cache.decr(counter.key)
+    return counts
 
 
 def send_admit(*, client: Client, phone: str, ip: str) -> None:

@@ -19,6 +19,7 @@ import time
 from django.core.cache import cache
 
 from common.conf import gateway_settings
+from common.memo import Memo
 from messaging.publishing import publish_wakeup
 from messaging.services.delivery import Dispatcher, requests_claim_due
 
@@ -30,8 +31,21 @@ _ALIVE_SECONDS = 3
 _REFRESH_SECONDS = 1.0
 
 
+# A request that saw the mark within this many seconds trusts it without asking the cache again. A pump
+# going idle clears its mark and waits this long (plus a margin) before its last look, so a request that
+# trusted a stale mark was committed before that look and is claimed by it.
+ALIVE_MEMO_SECONDS = 0.25
+_alive: Memo[None, bool] = Memo(ALIVE_MEMO_SECONDS)
+
+
 def pump_is_running() -> bool:
-    return cache.get(ALIVE_KEY) is not None
+    if _alive.get(None):
+        return True
+    asked_at = time.monotonic()  # before the read: the mark may be cleared right after it
+    running = cache.get(ALIVE_KEY) is not None
+    if running:
+        _alive.put(None, True, seen_at=asked_at)
+    return running
 
 
 def pump_wake(*, even_if_running: bool = False) -> None:
@@ -44,13 +58,20 @@ def pump_wake(*, even_if_running: bool = False) -> None:
 
 
 def requests_pump(*, budget_seconds: float | None = None) -> int:
-    """Deliver due requests until idle or out of budget; return how many were claimed."""
+    """Deliver due requests until idle or out of budget; return how many were claimed.
+
+    The loop claims at most every ``PUMP_POLL_SECONDS`` (at once again while a backlog fills whole
+    batches) and in between writes finished calls in batches: a pump's database work grows with the
+    number of batches, not of messages, so a trickle of requests costs little CPU.
+    """
     config = gateway_settings()
     budget = config["PUMP_BUDGET_SECONDS"] if budget_seconds is None else budget_seconds
     batch, poll = int(config["PUMP_BATCH"]), float(config["PUMP_POLL_SECONDS"])
     idle_exit, max_in_flight = float(config["PUMP_IDLE_EXIT_SECONDS"]), int(config["PUMP_MAX_IN_FLIGHT"])
+    # Claiming into a nearly full pump would make many tiny batches: wait for a quarter of a batch of room.
+    min_room = max(1, min(batch, max_in_flight) // 4)
     dispatcher = Dispatcher()
-    started = last_work = time.monotonic()
+    started = last_work = next_claim = time.monotonic()
     refreshed = 0.0
     claimed_total = 0
     out_of_budget = False
@@ -60,23 +81,32 @@ def requests_pump(*, budget_seconds: float | None = None) -> int:
             _mark(alive=True)
             refreshed = now
         room = max_in_flight - dispatcher.in_flight
-        claimed = requests_claim_due(limit=min(batch, room)) if room > 0 else []
-        if claimed:
-            dispatcher.start(claimed)
-            claimed_total += len(claimed)
-            last_work = now
-            if len(claimed) == batch:
-                # A backlog: let another worker process help (at most one more a second).
-                pump_wake(even_if_running=True)
+        if now >= next_claim and room >= min_room:
+            limit = min(batch, room)
+            claimed = requests_claim_due(limit=limit)
+            # A full batch means more is waiting: claim again as soon as there is room.
+            next_claim = now if len(claimed) == limit else now + poll
+            if claimed:
+                dispatcher.start(claimed)
+                claimed_total += len(claimed)
+                last_work = now
+                if len(claimed) == batch:
+                    # A backlog: let another worker process help (at most one more a second).
+                    pump_wake(even_if_running=True)
         if dispatcher.in_flight:
-            dispatcher.poll(timeout=0 if claimed else poll)
-        elif not claimed:
-            time.sleep(poll)
+            # Until the next claim is due, or for the first result when there is no room to claim into.
+            wait = poll if room < min_room else max(0.0, next_claim - time.monotonic())
+            dispatcher.poll(timeout=wait)
+            if dispatcher.in_flight:
+                last_work = time.monotonic()
+        elif next_claim > now:
+            time.sleep(max(0.0, next_claim - time.monotonic()))
         if now - started >= budget:
             out_of_budget = True
             break
-        if not dispatcher.in_flight and not claimed and now - last_work >= idle_exit:
+        if not dispatcher.in_flight and now - last_work >= idle_exit:
             _mark(alive=False)
+            time.sleep(ALIVE_MEMO_SECONDS + 0.05)
             last_look = requests_claim_due(limit=batch)
             if not last_look:
                 break

@@ -211,3 +211,33 @@ def test_worker_lost_mid_send_is_taken_back_and_marked_as_timeout(gateway, clien
     assert request.attempts.get().outcome == Attempt.Outcome.TIMEOUT
 
     assert deliver(request).flag == Flag.DONE
+
+
+def test_routes_are_remembered_until_the_routing_changes(gateway):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from messaging.models import Engine, Templates
+    from messaging.services.delivery import _routes_by_template, routes_changed
+
+    template_id = Templates.objects.get().template_id
+    assert [route.engine.name for route in _routes_by_template({template_id})[template_id]] == ["smsir", "kavenegar"]
+    with CaptureQueriesContext(connection) as queries:  # (the embedded cache is itself a table: filter it out)
+        _routes_by_template({template_id})
+    assert not [query for query in queries.captured_queries if "templatesengine" in query["sql"]]
+
+    Engine.objects.filter(name="smsir").update(enabled=False)  # no signal: the next line is what a save does
+    routes_changed()
+    assert [route.engine.name for route in _routes_by_template({template_id})[template_id]] == ["kavenegar"]
+
+
+def test_saving_an_engine_changes_the_routes_every_worker_uses(gateway):
+    from messaging.models import Engine, Templates
+    from messaging.services.delivery import _routes_by_template
+
+    template_id = Templates.objects.get().template_id
+    _routes_by_template({template_id})
+    engine = Engine.objects.get(name="kavenegar")
+    engine.priority = 1
+    engine.save()
+    assert _routes_by_template({template_id})[template_id][0].engine.name == "kavenegar"

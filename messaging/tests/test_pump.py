@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -100,3 +101,44 @@ def test_pump_keeps_delivering_when_its_cache_mark_cannot_be_written(gateway, ap
     assert pump.requests_pump(budget_seconds=10) == 1
     request.refresh_from_db()
     assert request.flag == Flag.DONE
+
+
+def test_wake_trusts_a_fresh_alive_mark_for_a_moment_without_asking_the_cache_again(monkeypatch):
+    published: list[int] = []
+    monkeypatch.setattr(pump, "publish_wakeup", lambda: published.append(1) or True)
+    cache.set(pump.ALIVE_KEY, 1, timeout=5)
+    pump.pump_wake()
+    cache.delete(pump.ALIVE_KEY)
+
+    pump.pump_wake()  # the mark seen a moment ago still counts
+    assert published == []
+
+    time.sleep(pump.ALIVE_MEMO_SECONDS + 0.05)
+    pump.pump_wake()
+    assert published == [1]
+
+
+def test_an_idle_pump_waits_out_the_alive_memo_between_clearing_its_mark_and_its_last_look(
+    gateway, fast_pump, monkeypatch
+):
+    # A request that trusted the mark just before it was cleared is committed before the last look,
+    # so the last look claims it: nothing waits for the sweeper.
+    events: list[tuple[str, float]] = []
+    real_mark, real_claim = pump._mark, pump.requests_claim_due
+
+    def mark(*, alive: bool) -> None:
+        events.append((f"mark:{alive}", time.monotonic()))
+        real_mark(alive=alive)
+
+    def claim(*, limit: int) -> list[Any]:
+        events.append(("claim", time.monotonic()))
+        return real_claim(limit=limit)
+
+    monkeypatch.setattr(pump, "_mark", mark)
+    monkeypatch.setattr(pump, "requests_claim_due", claim)
+
+    assert pump.requests_pump(budget_seconds=10) == 0
+
+    cleared = next(at for name, at in events if name == "mark:False")
+    last_look = [at for name, at in events if name == "claim"][-1]
+    assert last_look - cleared >= pump.ALIVE_MEMO_SECONDS

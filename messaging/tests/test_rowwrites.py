@@ -7,8 +7,8 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from messaging.models import VerifyRequests
-from messaging.rowwrites import update_each
+from messaging.models import Attempt, Engine, VerifyRequests
+from messaging.rowwrites import insert_many, update_each
 from messaging.tests.conftest import new_request
 
 pytestmark = pytest.mark.django_db
@@ -42,3 +42,20 @@ def test_each_row_gets_its_own_values_and_only_where_its_conditions_hold(gateway
 
 def test_nothing_to_write_is_a_no_op():
     update_each(VerifyRequests, [])
+
+
+def test_insert_many_stores_every_row_and_gives_each_its_key(gateway, api_client_key):
+    request = new_request(api_client_key[0])
+    engine = Engine.objects.get(name="smsir")
+    attempts = [Attempt(request=request, engine=engine, round=1, outcome="in_flight") for _ in range(3)]
+    attempts.append(Attempt(request=request, engine=engine, round=2, outcome="failed", http_status=500))
+
+    insert_many(attempts)
+
+    assert all(attempt.pk for attempt in attempts)
+    stored = {a.pk: (a.round, a.outcome, a.http_status) for a in Attempt.objects.filter(request=request)}
+    assert stored == {a.pk: (a.round, a.outcome, a.http_status) for a in attempts}
+
+
+def test_insert_many_of_nothing_is_a_no_op():
+    insert_many([])
