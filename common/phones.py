@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -42,6 +43,17 @@ def normalize_phone(raw: str, *, allowed_regions: tuple[str, ...] = ("IR",)) -> 
     ):
         raise InvalidPhone("not a mobile number we can send to")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@functools.lru_cache(maxsize=4096)
+def e164_parts(e164: str) -> tuple[str, int, str]:
+    """``(region, country code, national number)`` of an E.164 string we produced.
+
+    Every accepted send asks twice (allowlist, number-range limit); parsing costs more than the rest of
+    those checks, and the same numbers come back (resends, verification checks).
+    """
+    number = phonenumbers.parse(e164, None)
+    return phonenumbers.region_code_for_number(number) or "", number.country_code or 0, str(number.national_number)
 
 
 def national_format(e164: str) -> str:

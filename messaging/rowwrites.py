@@ -2,9 +2,9 @@
 
 Django's ``bulk_update`` builds a ``CASE WHEN`` expression per row and field; for a few hundred rows
 that costs more CPU than sending the SMS they describe, and one ``UPDATE`` per row (``executemany``)
-still has the driver bind every row's statement. Here the rows travel as one ``VALUES`` list joined to
-the table: ``WITH v(...) AS (VALUES ...) UPDATE t SET ... FROM v WHERE t.x = v.x``, which PostgreSQL and
-SQLite (3.33+) both run.
+still has the driver bind every row's statement. Here the rows travel together and are joined to the
+table: on PostgreSQL as one array per column (``unnest``: the statement's text is the same for any
+number of rows, so the driver parses it once), elsewhere as a ``VALUES`` list (SQLite 3.33+).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
 # Well under SQLite's 32,766 parameters per statement for any of our tables.
@@ -26,19 +27,15 @@ def update_each(model: type[Model], rows: Sequence[tuple[dict[str, Any], dict[st
     """
     if not rows:
         return
+    db = connections[DEFAULT_DB_ALIAS]  # once: every ``connection`` attribute access is a thread-local lookup
     meta = model._meta
     first_values, first_where = rows[0]
     set_fields = [_concrete(meta.get_field(name)) for name in first_values]
     where_fields = [_concrete(meta.get_field(name)) for name in first_where]
     fields = set_fields + where_fields
-    quote = connection.ops.quote_name
+    quote = db.ops.quote_name
     table = quote(meta.db_table)
-    names = [f"c{index}" for index in range(len(fields))]
-    # PostgreSQL types a VALUES column from its contents, and a column of NULLs is text: say each type once.
-    # (SQLite must not get these: CAST(... AS timestamp) there turns a date into a number.)
-    typed = connection.vendor == "postgresql"
-    first_row = "(" + ", ".join(f"CAST(%s AS {field.db_type(connection)})" if typed else "%s" for field in fields) + ")"
-    other_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    names = [f"c{index}" for index in range(len(fields))]  # v's columns (_rows_source)
     assignments = ", ".join(
         f"{quote(str(field.column))} = v.{name}" for field, name in zip(set_fields, names, strict=False)
     )
@@ -46,20 +43,12 @@ def update_each(model: type[Model], rows: Sequence[tuple[dict[str, Any], dict[st
         f"{table}.{quote(str(field.column))} = v.{name}"
         for field, name in zip(where_fields, names[len(set_fields) :], strict=True)
     )
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-            chunk = rows[start : start + _ROWS_PER_STATEMENT]
-            values = ", ".join([first_row] + [other_row] * (len(chunk) - 1))
-            params = [
-                field.get_db_prep_save(value, connection)
-                for row_values, row_where in chunk
-                for field, value in zip(fields, [*row_values.values(), *row_where.values()], strict=True)
-            ]
-            cursor.execute(
-                f"WITH v ({', '.join(names)}) AS (VALUES {values}) "  # noqa: S608  (names from model metadata)
-                f"UPDATE {table} SET {assignments} FROM v WHERE {conditions}",
-                params,
-            )
+            chunk = [[*values.values(), *where.values()] for values, where in rows[start : start + _ROWS_PER_STATEMENT]]
+            with_v, v, params = _rows_source(db, fields, chunk)
+            sql = f"{with_v}UPDATE {table} SET {assignments} FROM {v} WHERE {conditions}"  # noqa: S608  (metadata names)
+            cursor.execute(sql, params)
 
 
 def insert_many(objs: Sequence[Model]) -> None:
@@ -70,29 +59,48 @@ def insert_many(objs: Sequence[Model]) -> None:
     """
     if not objs:
         return
+    db = connections[DEFAULT_DB_ALIAS]
     meta = objs[0]._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
-    quote = connection.ops.quote_name
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    quote = db.ops.quote_name
     pk = meta.pk
     assert pk is not None
-    with connection.cursor() as cursor:
+    columns = ", ".join(quote(field.column) for field in fields)
+    with db.cursor() as cursor:
         for start in range(0, len(objs), _ROWS_PER_STATEMENT):
             chunk = objs[start : start + _ROWS_PER_STATEMENT]
+            # pre_save fills auto_now fields, as save() would.
+            with_v, v, params = _rows_source(
+                db, fields, [[field.pre_save(obj, True) for field in fields] for obj in chunk]
+            )
             cursor.execute(
-                f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608
-                f"VALUES {', '.join([row] * len(chunk))} RETURNING {quote(pk.column)}",
-                # pre_save fills auto_now fields, as save() would.
-                [field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in chunk for field in fields],
+                f"{with_v}INSERT INTO {quote(meta.db_table)} ({columns}) SELECT * FROM {v} "  # noqa: S608
+                f"RETURNING {quote(pk.column)}",
+                params,
             )
             for obj, (key,) in zip(chunk, cursor.fetchall(), strict=True):
                 setattr(obj, pk.attname, key)
                 obj._state.adding = False
 
 
+def _rows_source(
+    db: BaseDatabaseWrapper, fields: list[Field[Any, Any]], rows: list[list[Any]]
+) -> tuple[str, str, list[Any]]:
+    """``(with_clause, from_item, params)``: a table ``v`` of ``rows`` with columns c0, c1, ... in ``fields`` order."""
+    names = ", ".join(f"c{index}" for index in range(len(fields)))
+    if db.vendor == "postgresql":
+        # One typed array per column. A column of NULLs is typed too, which a VALUES list would not be.
+        arrays = ", ".join(f"%s::{field.db_type(db)}[]" for field in fields)
+        columns = [[field.get_db_prep_save(row[i], db) for row in rows] for i, field in enumerate(fields)]
+        return "", f"unnest({arrays}) AS v ({names})", columns
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = [field.get_db_prep_save(value, db) for values in rows for field, value in zip(fields, values, strict=True)]
+    return f"WITH v ({names}) AS (VALUES {', '.join([row] * len(rows))}) ", "v", params
+
+
 def db_value(model: type[Model], name: str, value: Any) -> Any:
     """``value`` as the database takes it for ``model.name`` (for hand-written statements)."""
-    return _concrete(model._meta.get_field(name)).get_db_prep_save(value, connection)
+    return _concrete(model._meta.get_field(name)).get_db_prep_save(value, connections[DEFAULT_DB_ALIAS])
 
 
 def _concrete(field: Any) -> Field[Any, Any]:

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from common.api import PhoneField, StrictSerializer
+from common.api import OutputSerializer, PhoneField, StrictSerializer
 from messaging.models import Attempt, VerifyRequests
 
 
@@ -25,7 +25,7 @@ class SendSmsInputSerializer(StrictSerializer):
 # rebuilds its fields from model metadata on every instance, a measurable share of the accept path.
 
 
-class AttemptSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class AttemptSerializer(OutputSerializer):
     engine = serializers.CharField(source="engine.name")
     round = serializers.IntegerField()
     outcome = serializers.ChoiceField(choices=Attempt.Outcome.choices)
@@ -36,7 +36,7 @@ class AttemptSerializer(serializers.Serializer):  # type: ignore[type-arg]
     created_at = serializers.DateTimeField()
 
 
-class SendRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class SendRequestSerializer(OutputSerializer):
     id = serializers.IntegerField()
     flag = serializers.SerializerMethodField(help_text="PENDING, DONE or FAILED.")
     phone = serializers.CharField(help_text="E.164")

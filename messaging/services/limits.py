@@ -26,7 +26,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import phonenumbers
 from django.core.cache import cache, caches
 
 from clients.models import Client
@@ -35,6 +34,7 @@ from common.cache import RedisCache
 from common.conf import gateway_settings
 from common.exceptions import ApplicationError, RateLimited
 from common.memo import Memo
+from common.phones import e164_parts
 from messaging.models import AllowedRegion, RateLimit
 
 logger = logging.getLogger(__name__)
@@ -139,14 +139,14 @@ def invalid_phone_error() -> ApplicationError:
 
 def phone_region_check(*, phone: str, policy: Policy | None = None) -> None:
     """Refuse an E.164 number outside the country allowlist."""
-    region = phonenumbers.region_code_for_number(phonenumbers.parse(phone, None))
+    region, _, _ = e164_parts(phone)
     if region not in (policy or limits_policy()).regions:
         raise invalid_phone_error()
 
 
 def number_prefix(phone: str) -> str:
-    number = phonenumbers.parse(phone, None)
-    return f"{number.country_code}-{str(number.national_number)[:7]}"
+    _, country_code, national_number = e164_parts(phone)
+    return f"{country_code}-{national_number[:7]}"
 
 
 @dataclass(frozen=True)

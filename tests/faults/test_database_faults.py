@@ -103,6 +103,10 @@ def test_a_database_error_on_commit_is_a_503(api, monkeypatch):
     from django.apps import apps
 
     apps.get_model("messaging", "Templates").objects.create(template_id=1, name="login", token_names=["code"])
-    monkeypatch.setattr(connections["default"], "commit", fail)
+    # Without an Idempotency-Key the request is one INSERT in autocommit: its failure is the commit's.
+    monkeypatch.setattr("messaging.services.requests.insert_many", fail)
     assert_503(api.post("/sendsms/", BODY, format="json"))
+    monkeypatch.undo()
+    # With one, the request and its idempotency record commit together.
+    monkeypatch.setattr(connections["default"], "commit", fail)
     assert_503(api.post("/sendsms/", BODY, format="json", HTTP_IDEMPOTENCY_KEY="commit-fails"))
