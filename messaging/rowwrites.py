@@ -86,14 +86,18 @@ def insert_many(objs: Sequence[Model]) -> None:
 def _rows_source(
     db: BaseDatabaseWrapper, fields: list[Field[Any, Any]], rows: list[list[Any]]
 ) -> tuple[str, str, list[Any]]:
-    """``(with_clause, from_item, params)``: a table ``v`` of ``rows`` with columns c0, c1, ... in ``fields`` order."""
+    """``(with_clause, from_item, params)``: a table ``v`` of ``rows`` with columns c0, c1, ... in ``fields`` order.
+
+    A single row (the API's INSERT) goes as plain parameters: dumping one-element arrays costs more.
+    """
     names = ", ".join(f"c{index}" for index in range(len(fields)))
-    if db.vendor == "postgresql":
+    if db.vendor == "postgresql" and len(rows) > 1:
         # One typed array per column. A column of NULLs is typed too, which a VALUES list would not be.
         arrays = ", ".join(f"%s::{field.db_type(db)}[]" for field in fields)
         columns = [[field.get_db_prep_save(row[i], db) for row in rows] for i, field in enumerate(fields)]
         return "", f"unnest({arrays}) AS v ({names})", columns
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    typed = db.vendor == "postgresql"  # a lone NULL in VALUES is untyped there: say each column's type
+    row = "(" + ", ".join(f"%s::{field.db_type(db)}" if typed else "%s" for field in fields) + ")"
     params = [field.get_db_prep_save(value, db) for values in rows for field, value in zip(fields, values, strict=True)]
     return f"WITH v ({names}) AS (VALUES {', '.join([row] * len(rows))}) ", "v", params
 

@@ -103,6 +103,11 @@ DATABASES = {
         conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", False),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_SERVER_SIDE_BINDING", True):
+    # Parameters travel apart from the statement (psycopg's default; Django's is to inline them): no
+    # quoting in Python, and statements the pump repeats are prepared. Measured: -0.5 ms CPU per accept.
+    # Turn off behind a transaction-pooling PgBouncer older than 1.21 (it cannot keep prepared statements).
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat are separate processes sharing one file: WAL lets readers run beside the
     # writer, IMMEDIATE takes the write lock up front so two writers queue instead of deadlocking.
