@@ -165,10 +165,10 @@ def gunicorn(name: str, env: dict[str, str], log_dir: Path) -> tuple[Process, st
     argv = [
         str(VENV_BIN / "gunicorn"),
         "smsproject.wsgi:application",
-        "--worker-class=sync",
-        f"--workers={os.cpu_count() or 1}",
+        # The project's production settings (worker class and count, WEB_CONCURRENCY), for the bare
+        # reference too; only the address differs.
+        f"--config={ROOT / 'gunicorn.conf.py'}",
         f"--bind=127.0.0.1:{port}",
-        "--backlog=2048",
         "--log-level=warning",
     ]
     process = Process(name, argv, env, log_dir)
