@@ -9,6 +9,7 @@ from rest_framework.request import Request
 
 from clients.models import Client
 from clients.services import hash_key
+from common.conf import gateway_settings
 from common.memo import Memo
 
 
@@ -34,12 +35,11 @@ class ClientTokenAuthentication(authentication.BaseAuthentication):
         return self.keyword
 
 
-# Every request authenticates, and clients change rarely: each process remembers a key's client for a
-# few seconds. A client deactivated in the admin is refused at once by the process that saved it and
-# within this many seconds by the others. Unknown keys are not remembered (nothing to gain, and a
+# Every request authenticates, and clients change rarely: each process remembers a key's client for
+# SMS_GATEWAY["AUTH_MEMO_SECONDS"]. A client deactivated in the admin is refused at once by the process
+# that saved it and within that by the others. Unknown keys are not remembered (nothing to gain, and a
 # client created a moment ago must work at once).
-AUTH_MEMO_SECONDS = 5.0
-_clients: Memo[str, Client] = Memo(AUTH_MEMO_SECONDS)
+_clients: Memo[str, Client] = Memo(lambda: float(gateway_settings()["AUTH_MEMO_SECONDS"]))
 
 
 def client_for_key(key: str) -> Client | None:

@@ -8,6 +8,7 @@ the admin clears the memos of the process that saved (signals), other processes 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import ClassVar, Generic, TypeVar
 
 K = TypeVar("K")
@@ -17,8 +18,9 @@ V = TypeVar("V")
 class Memo(Generic[K, V]):
     _every: ClassVar[list[Memo[object, object]]] = []
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
+    def __init__(self, seconds: float | Callable[[], float]) -> None:
+        # A callable is asked on every read, so a setting (and a test overriding it) applies at once.
+        self._seconds = seconds
         self._entries: dict[K, tuple[float, V]] = {}
         Memo._every.append(self)  # type: ignore[arg-type]
 
@@ -27,6 +29,10 @@ class Memo(Generic[K, V]):
         if entry is None or time.monotonic() - entry[0] >= self.seconds:
             return None
         return entry[1]
+
+    @property
+    def seconds(self) -> float:
+        return self._seconds() if callable(self._seconds) else self._seconds
 
     def put(self, key: K, value: V, *, seen_at: float | None = None) -> V:
         """Keep ``value``; it expires ``seconds`` after ``seen_at`` (a ``time.monotonic()``, default now)."""

@@ -266,6 +266,8 @@ SMS_GATEWAY: dict[str, Any] = {
     "TRUSTED_PROXY_COUNT": env_int("SMS_TRUSTED_PROXY_COUNT", 0),
     # How long each process may use the admin's rate-limit and allowlist rows before re-reading them.
     "LIMITS_CACHE_SECONDS": env_int("SMS_LIMITS_CACHE_SECONDS", 30),
+    # How long each API process trusts a key it has seen (a revoked key works this long elsewhere); 0 = never.
+    "AUTH_MEMO_SECONDS": env_float("SMS_AUTH_MEMO_SECONDS", 5.0),
     # --- Verification codes (verifications app) ---
     "OTP_DEFAULT_TEMPLATE_ID": env_int("SMS_OTP_DEFAULT_TEMPLATE_ID", 0),  # 0: template_id is required
     "OTP_CODE_LENGTH": env_int("SMS_OTP_CODE_LENGTH", 6),  # 4-10; Templates.code_length overrides

@@ -82,3 +82,14 @@ def test_a_known_key_is_remembered_for_a_few_seconds_so_requests_skip_the_lookup
         assert client_for_key(key) == client
     with django_assert_num_queries(1):  # unknown keys are never remembered
         assert client_for_key("not-a-real-key") is None
+
+
+def test_with_the_memo_off_every_request_looks_the_key_up(
+    api_client_key: tuple[Any, str], django_assert_num_queries: Any, settings: Any
+) -> None:
+    from clients.authentication import client_for_key
+
+    settings.SMS_GATEWAY = {**settings.SMS_GATEWAY, "AUTH_MEMO_SECONDS": 0}
+    client_for_key(api_client_key[1])
+    with django_assert_num_queries(1):
+        assert client_for_key(api_client_key[1]) == api_client_key[0]
