@@ -33,3 +33,18 @@ def test_quick_benchmark_runs_every_case_and_loses_no_request(tmp_path: Path) ->
         assert case["duplicates"] == 0, name
     assert result["invariants"]["ok"], result["invariants"]["problems"]
     assert Path(result["plot"]).exists()
+
+
+@pytest.mark.integration
+def test_accept_cpu_measures_both_endpoints_on_the_embedded_set_up() -> None:
+    run = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "-m", "bench.accept_cpu", "--setup", "embedded", "--requests", "20"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    figures = {line.split()[0]: float(line.split()[2]) for line in run.stdout.splitlines() if " CPU " in line[:20]}
+    assert set(figures) == {"bare", "gateway"}
+    assert all(value > 0 for value in figures.values())
