@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.setup == "pg":
         env["DATABASE_URL"] = env["DATABASE_URL"].rsplit("/", 1)[0] + f"/{DATABASE}"
         _database("CREATE")
+    for name in stack.INHERITED:  # this process becomes the stack: nothing of the caller's set-up may leak in
+        os.environ.pop(name, None)
     os.environ.update(env)
     try:
         return _measure(args.requests, args.rounds)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import functools
 import os
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -55,6 +57,21 @@ class _Loop:
     async def send(self, job: SendJob) -> SendResult:
         return await self._one(await self._session(), job)
 
+    def start(self, pairs: list[tuple[SendJob, Future[SendResult]]]) -> None:
+        # On the loop: one task per job, each handing its result to the caller's future.
+        for job, future in pairs:
+            if future.set_running_or_notify_cancel():
+                self.loop.create_task(self.send(job)).add_done_callback(functools.partial(_settle, future))
+
+
+def _settle(future: Future[SendResult], task: asyncio.Task[SendResult]) -> None:
+    if task.cancelled():
+        future.set_exception(asyncio.CancelledError())
+    elif (error := task.exception()) is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(task.result())
+
 
 _state: tuple[int, _Loop] | None = None
 _lock = threading.Lock()
@@ -70,10 +87,16 @@ def _loop() -> _Loop:
         return _state[1]
 
 
-def submit(job: SendJob) -> Future[SendResult]:
-    """Start sending ``job`` on the process's event loop; the future resolves to its result."""
+def submit_many(jobs: Sequence[SendJob]) -> list[Future[SendResult]]:
+    """Start sending every job; each future resolves to its job's result.
+
+    One wake-up of the loop for the whole batch: ``run_coroutine_threadsafe`` per job costs a write to
+    the loop's self-pipe and a chained future each, a measurable share of a pump's CPU at 0 ms providers.
+    """
     runner = _loop()
-    return asyncio.run_coroutine_threadsafe(runner.send(job), runner.loop)
+    futures: list[Future[SendResult]] = [Future() for _ in jobs]
+    runner.loop.call_soon_threadsafe(runner.start, list(zip(jobs, futures, strict=True)))
+    return futures
 
 
 def _close(runner: _Loop) -> None:

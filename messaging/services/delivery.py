@@ -33,7 +33,7 @@ from messaging import breaker, events
 from messaging.models import Attempt, Engine, TemplatesEngine, VerifyRequests
 from messaging.publishing import publish_requests
 from messaging.rowwrites import db_value, insert_many, update_each
-from messaging.transport import SendJob, submit
+from messaging.transport import SendJob, submit_many
 from providers.base import EngineConfig, Message, Outcome, SendResult
 from providers.exceptions import ProviderConfigurationError
 from providers.registry import get_adapter_class
@@ -271,23 +271,28 @@ class Dispatcher:
                 started.append((plan, route, _attempt(plan, route, Attempt.Outcome.IN_FLIGHT)))
         # The attempt rows exist before the calls do, so a crash mid-call leaves a trace to reclaim.
         insert_many(skipped + [attempt for _, _, attempt in started])
-        for plan, route, attempt in started:
-            future = _submit(plan, route)
+        for (plan, route, attempt), future in zip(started, _submit_all(started), strict=True):
             self._in_flight[future] = (plan, route, attempt)
             future.add_done_callback(self._done.put)
         for plan in exhausted:
             _end_round(plan)
 
 
-def _submit(plan: _Plan, route: TemplatesEngine) -> Future[SendResult]:
-    try:
-        return submit(_job(plan, route))
-    except ProviderConfigurationError as exc:
-        # An unusable engine fails its attempt without a call; the operator hears about it.
-        events.configuration_error(route.engine, str(exc))
-        future: Future[SendResult] = Future()
-        future.set_result(SendResult(Outcome.TRY_NEXT, error_code="config_error", error_message=str(exc)[:200]))
-        return future
+def _submit_all(started: list[tuple[_Plan, TemplatesEngine, Attempt]]) -> list[Future[SendResult]]:
+    """Start every call; an engine whose configuration is unusable fails its attempt without a call."""
+    futures: list[Future[SendResult] | None] = []
+    jobs: list[SendJob] = []
+    for plan, route, _ in started:
+        try:
+            jobs.append(_job(plan, route))
+            futures.append(None)
+        except ProviderConfigurationError as exc:
+            events.configuration_error(route.engine, str(exc))  # the operator hears about it
+            failed: Future[SendResult] = Future()
+            failed.set_result(SendResult(Outcome.TRY_NEXT, error_code="config_error", error_message=str(exc)[:200]))
+            futures.append(failed)
+    submitted = iter(submit_many(jobs))
+    return [future if future is not None else next(submitted) for future in futures]
 
 
 def _result_of(future: Future[SendResult]) -> SendResult:
