@@ -243,7 +243,8 @@ SMS_GATEWAY: dict[str, Any] = {
     # The pump (messaging/services/pump.py): new requests are found by a running pump instead of one
     # Celery message each. Off: one deliver_request task per request.
     "PUMP_ENABLED": env_bool("SMS_PUMP_ENABLED", True),
-    "PUMP_BATCH": env_int("SMS_PUMP_BATCH", 200),
+    # Rows per claim. A backlog at a 0 ms provider went 1,535 -> 1,719 SMS/s from 200 to 500 (back-to-back runs).
+    "PUMP_BATCH": env_int("SMS_PUMP_BATCH", 500),
     "PUMP_POLL_SECONDS": env_float("SMS_PUMP_POLL_SECONDS", 0.05),
     "PUMP_IDLE_EXIT_SECONDS": env_float("SMS_PUMP_IDLE_EXIT_SECONDS", 2.0),
     "PUMP_BUDGET_SECONDS": env_float("SMS_PUMP_BUDGET_SECONDS", 20.0),
