@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import queue
 import random
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
@@ -207,18 +208,25 @@ class Dispatcher:
             plans.append(_Plan(request, unseal(request.token_value), list(routes.get(request.template_id, []))))
         self._advance(plans)
 
-    def poll(self, timeout: float | None) -> int:
-        """Write the results of every call that has finished, waiting up to ``timeout`` for the first one.
+    def poll(self, timeout: float | None, *, gather: bool = False) -> int:
+        """Write the results of every call that has finished, waiting up to ``timeout`` for the first one
+        (with ``gather``, for every call in flight, until ``timeout``).
 
         Return how many were written. All of them are written together, so a busy pump makes a few
         round trips per batch of results, not per result.
         """
         if not self._in_flight:
             return 0
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
             done = [self._done.get(timeout=timeout)]
         except queue.Empty:
             return 0
+        while gather and deadline is not None and len(done) < len(self._in_flight):
+            try:
+                done.append(self._done.get(timeout=max(0.0, deadline - time.monotonic())))
+            except queue.Empty:
+                break
         while True:
             try:
                 done.append(self._done.get_nowait())

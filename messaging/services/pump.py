@@ -94,9 +94,12 @@ def requests_pump(*, budget_seconds: float | None = None) -> int:
                     # A backlog: let another worker process help (at most one more a second).
                     pump_wake(even_if_running=True)
         if dispatcher.in_flight:
-            # Until the next claim is due, or for the first result when there is no room to claim into.
-            wait = poll if room < min_room else max(0.0, next_claim - time.monotonic())
-            dispatcher.poll(timeout=wait)
+            if room < min_room:  # no room to claim into: write as soon as something finishes
+                dispatcher.poll(timeout=poll)
+            elif next_claim <= now:  # a backlog: write what has finished and claim again
+                dispatcher.poll(timeout=0)
+            else:  # between claims: gather results until the next claim and write them together
+                dispatcher.poll(timeout=max(0.0, next_claim - time.monotonic()), gather=True)
             if dispatcher.in_flight:
                 last_work = time.monotonic()
         elif next_claim > now:

@@ -142,3 +142,22 @@ def test_an_idle_pump_waits_out_the_alive_memo_between_clearing_its_mark_and_its
     cleared = next(at for name, at in events if name == "mark:False")
     last_look = [at for name, at in events if name == "claim"][-1]
     assert last_look - cleared >= pump.ALIVE_MEMO_SECONDS
+
+
+def test_between_claims_results_are_gathered_and_written_together(gateway, api_client_key, monkeypatch):
+    from messaging.services import delivery
+
+    gateway.fault("all", "latency", latency_ms=100)
+    for i in range(6):
+        new_request(api_client_key[0], phone=f"+98912000{i:04d}")
+    writes: list[int] = []
+    real_update_each = delivery.update_each
+    monkeypatch.setattr(
+        delivery, "update_each", lambda model, rows: writes.append(len(rows)) or real_update_each(model, rows)
+    )
+    dispatcher = delivery.Dispatcher()
+    dispatcher.start(delivery.requests_claim_due(limit=10))
+
+    assert dispatcher.poll(timeout=5, gather=True) == 6
+    assert writes == [6, 6]  # one write of the six attempts, one of the six outcomes
+    assert set(VerifyRequests.objects.values_list("flag", flat=True)) == {Flag.DONE}
