@@ -30,8 +30,8 @@ DEFAULT_WORKER_CMD = "celery -A smsproject worker -l WARNING --concurrency=1"
 BEAT_CMD = "celery -A smsproject beat -l WARNING --scheduler django_celery_beat.schedulers:DatabaseScheduler"
 SEED_WORKER_CMD = "celery -A bench.seed worker -l WARNING --concurrency=1 --pool=prefork"
 # Sends in flight per worker process (pump and engines): the RSS target is stated at 1,000 in flight; a
-# pump refills in steps of a quarter batch, so a cap of exactly 1,000 peaks just under it.
-MAX_IN_FLIGHT = int(os.environ.get("BENCH_MAX_IN_FLIGHT") or 1100)
+# pump refills whole batches (500) once a quarter batch of room is free, so a cap of 1,000 peaks just under it.
+MAX_IN_FLIGHT = int(os.environ.get("BENCH_MAX_IN_FLIGHT") or 1200)
 # Variables that would point the stack at somebody else's database, broker or cache.
 INHERITED = ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SETTINGS_MODULE", "SENTRY_DSN")
 
