@@ -35,7 +35,7 @@ def update_each(model: type[Model], rows: Sequence[tuple[dict[str, Any], dict[st
     fields = set_fields + where_fields
     quote = db.ops.quote_name
     table = quote(meta.db_table)
-    names = [f"c{index}" for index in range(len(fields))]  # v's columns (_rows_source)
+    names = _v_columns(len(fields))
     assignments = ", ".join(
         f"{quote(str(field.column))} = v.{name}" for field, name in zip(set_fields, names, strict=False)
     )
@@ -90,7 +90,7 @@ def _rows_source(
 
     A single row (the API's INSERT) goes as plain parameters: dumping one-element arrays costs more.
     """
-    names = ", ".join(f"c{index}" for index in range(len(fields)))
+    names = ", ".join(_v_columns(len(fields)))
     if db.vendor == "postgresql" and len(rows) > 1:
         # One typed array per column. A column of NULLs is typed too, which a VALUES list would not be.
         arrays = ", ".join(f"%s::{field.db_type(db)}[]" for field in fields)
@@ -100,6 +100,10 @@ def _rows_source(
     row = "(" + ", ".join(f"%s::{field.db_type(db)}" if typed else "%s" for field in fields) + ")"
     params = [field.get_db_prep_save(value, db) for values in rows for field, value in zip(fields, values, strict=True)]
     return f"WITH v ({names}) AS (VALUES {', '.join([row] * len(rows))}) ", "v", params
+
+
+def _v_columns(count: int) -> list[str]:
+    return [f"c{index}" for index in range(count)]
 
 
 def db_value(model: type[Model], name: str, value: Any) -> Any:

@@ -93,6 +93,8 @@ def submit_many(jobs: Sequence[SendJob]) -> list[Future[SendResult]]:
     One wake-up of the loop for the whole batch: ``run_coroutine_threadsafe`` per job costs a write to
     the loop's self-pipe and a chained future each, a measurable share of a pump's CPU at 0 ms providers.
     """
+    if not jobs:  # a dispatcher advances after every poll, mostly with nothing to retry: no wake-up then
+        return []
     runner = _loop()
     futures: list[Future[SendResult]] = [Future() for _ in jobs]
     runner.loop.call_soon_threadsafe(runner.start, list(zip(jobs, futures, strict=True)))

@@ -176,10 +176,13 @@ def sends_consume(*, subjects: Mapping[str, str], now: float | None = None, poli
             key = f"rl:{digest}:{window.seconds}:{index}"
             counters.append(_Counter(key, window.seconds + 60, window.limit, retry_after, scope))
     if refusals:  # a window that allows nothing: count nothing
-        retry_after, scope = max(refusals)
-        raise RateLimited(_REFUSALS[Scope(scope)].format(retry_after), retry_after=retry_after)
+        _refuse(refusals)
     counts = _increment(counters)
-    refusals = [(c.retry_after, c.scope) for c, count in zip(counters, counts, strict=True) if count > c.limit]
+    _refuse([(c.retry_after, c.scope) for c, count in zip(counters, counts, strict=True) if count > c.limit])
+
+
+def _refuse(refusals: list[tuple[int, str]]) -> None:
+    """Raise RateLimited for the refusal that lasts longest, if there is any."""
     if refusals:
         retry_after, scope = max(refusals)
         raise RateLimited(_REFUSALS[Scope(scope)].format(retry_after), retry_after=retry_after)
