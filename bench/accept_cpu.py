@@ -79,12 +79,16 @@ def _measure(requests: int, rounds: int) -> int:
     providers_load(data=gateway_config("http://127.0.0.1:9/"))  # nothing is sent: no worker runs
     _, key = client_create(name=f"accept-cpu-{os.urandom(3).hex()}")
     cache.set(pump.ALIVE_KEY, 1, timeout=3600)  # as under load: a pump runs, the API wakes nobody
-    handler = WSGIHandler()
+    from bench.bare import settings as bare_settings
+
+    stacks = {"bench.bare.urls": bare_settings.MIDDLEWARE, "smsproject.urls": list(settings.MIDDLEWARE)}
 
     def one_round(urlconf: str, first_phone: int) -> tuple[float, float]:
         settings.ROOT_URLCONF = urlconf
+        settings.MIDDLEWARE = stacks[urlconf]  # each as its gunicorn runs it (bench/bare/settings.py)
         clear_url_caches()
         set_urlconf(None)
+        handler = WSGIHandler()
         cpu, wall = time.process_time(), time.perf_counter()
         for index in range(requests):
             status: list[str] = []

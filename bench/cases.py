@@ -23,6 +23,9 @@ class Case:
     # Delivery capacity: the requests are stored and announced all at once (as request_create does, without
     # the API), so the worker has a backlog to work through whatever the API's speed.
     backlog: bool = False
+    # The accept path alone (validate, store, announce): the worker starts when the feed ends, then
+    # drains everything, so the API has the machine's cores to itself as it would on its own hosts.
+    worker_after_feed: bool = False
 
 
 CASES = [
@@ -36,6 +39,17 @@ CASES = [
         300,
         feed_seconds=60,
         drain_seconds=0,
+    ),
+    Case(
+        "api_accept",
+        "real API at saturation (16 connections), accept path alone: the worker starts after the feed",
+        "api",
+        "gateway",
+        0,
+        20000,
+        300,
+        feed_seconds=80,
+        worker_after_feed=True,
     ),
     Case(
         "api_gateway",

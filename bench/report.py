@@ -91,7 +91,8 @@ def _ratio(runs: dict[str, list[dict[str, Any]]], top: tuple[str, ...], bottom: 
 CEILING_0 = ("ceiling_aiohttp_64_0ms", "ceiling_aiohttp_500_0ms", "ceiling_httpx_500_0ms")
 CEILING_200 = ("ceiling_aiohttp_64_200ms", "ceiling_aiohttp_500_200ms", "ceiling_httpx_500_200ms")
 RATIOS = [
-    ("accept req/s: real API / bare DRF", ("api_gateway",), ("api_bare",), "accepted_rps"),
+    ("accept req/s: accept path alone / bare DRF", ("api_accept",), ("api_bare",), "accepted_rps"),
+    ("accept req/s: real API, worker delivering meanwhile / bare DRF", ("api_gateway",), ("api_bare",), "accepted_rps"),
     ("delivered SMS/s at 0 ms: gateway / bare asyncio client", ("deliver_0ms",), CEILING_0, "delivered_sps"),
     ("delivered SMS/s at 0 ms: gateway / seed", ("deliver_0ms",), ("seed_0ms",), "delivered_sps"),
     ("delivered SMS/s at 0 ms: seed / bare asyncio client", ("seed_0ms",), CEILING_0, "delivered_sps"),
@@ -110,7 +111,7 @@ def targets(summary: dict[str, dict[str, Any]], ratios: dict[str, float]) -> lis
         ("accept p99 <= 50 ms at 200 req/s (provider 0 ms)", get("open200_0ms", "accept_p99_ms"), "<=", 50, "ms"),
         ("accept p99 <= 50 ms at 200 req/s (provider 200 ms)", get("open200_200ms", "accept_p99_ms"), "<=", 50, "ms"),
         ("delivery at 200 ms provider >= 500 SMS/s", get("deliver_200ms", "delivered_sps"), ">=", 500, "SMS/s"),
-        ("delivery at 0 ms >= 50 % of bare asyncio client", ratios[RATIOS[1][0]], ">=", 0.50, "ratio"),
+        ("delivery at 0 ms >= 50 % of bare asyncio client", ratios[RATIOS[2][0]], ">=", 0.50, "ratio"),
         (
             "accept-to-provider p99 at 200 req/s <= 0 + 100 ms",
             get("open200_0ms", "to_provider_p99_ms"),

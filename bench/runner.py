@@ -149,7 +149,7 @@ class Bench:
         self.load_config(failover=False)
         assert self.sim is not None
         self.sim.prepare(0)
-        if case.worker:
+        if case.worker and not case.worker_after_feed:
             self.workers = stack.workers(case.worker, self.args.workers, self.env, self.log_dir, self.data_dir)
             self.warm_up(self.servers[self.server_name(case)][1])
         self.load_config(failover=case.failover)
@@ -200,6 +200,8 @@ class Bench:
         children_before = self.children_cpu()
         generated = self.backlog(case, count) if case.backlog else self.generate(case, count)
         loadgen_cpu = self.children_cpu() - children_before
+        if case.worker and case.worker_after_feed:
+            self.workers = stack.workers(case.worker, self.args.workers, self.env, self.log_dir, self.data_dir)
         drain_seconds = self.drain(case) if case.target == "api" else 0.0
         cpu = {key: stack.cpu_spent(cpu_before.get(key, {}), now) for key, now in self.cpu(server).items()}
         cpu.update({"loadgen": loadgen_cpu, "wall": time.time() - started})

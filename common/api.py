@@ -56,7 +56,7 @@ class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 # Every refusal of a number says this and only this, so the API never tells which check failed.
 INVALID_PHONE_MESSAGE = "Enter a valid mobile number, e.g. 09121234567."
-_EVERY_REGION = tuple(sorted(phonenumbers.SUPPORTED_REGIONS))
+EVERY_REGION = tuple(sorted(phonenumbers.SUPPORTED_REGIONS))
 
 
 class PhoneField(serializers.CharField):
@@ -75,7 +75,7 @@ class PhoneField(serializers.CharField):
     def to_internal_value(self, data: Any) -> str:
         text = super().to_internal_value(data)
         try:
-            return normalize_phone(text, allowed_regions=_EVERY_REGION)
+            return normalize_phone(text, allowed_regions=EVERY_REGION)
         except InvalidPhone:
             self.fail("invalid_phone")
             raise  # unreachable: fail() raises

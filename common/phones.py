@@ -12,6 +12,12 @@ from phonenumbers import PhoneNumberType
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 _SEPARATORS = re.compile(r"[\s\-().\u200c\u200f\u200e]")
 _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+# Nearly every number we see is an Iranian mobile in one of three forms. For those, a match of
+# phonenumbers' own pattern for Iranian mobiles gives the answer the full parse would (every 10-digit
+# number starting with 9 is possible there, and no earlier number type's pattern takes one that this
+# pattern takes), for a tenth of the CPU. Anything else goes the long way.
+_IRANIAN_FORMS = re.compile(r"(?:\+98|0)?(9\d{9})")
+_IRANIAN_MOBILE = re.compile(phonenumbers.PhoneMetadata.metadata_for_region("IR").mobile.national_number_pattern)
 
 
 class InvalidPhone(ValueError):
@@ -25,6 +31,9 @@ def to_ascii_digits(text: str) -> str:
 def normalize_phone(raw: str, *, allowed_regions: tuple[str, ...] = ("IR",)) -> str:
     """Return ``raw`` as E.164 (``+989121234567``) or raise :class:`InvalidPhone`."""
     text = _SEPARATORS.sub("", to_ascii_digits(raw or ""))
+    iranian = _IRANIAN_FORMS.fullmatch(text)
+    if iranian and "IR" in allowed_regions and _IRANIAN_MOBILE.fullmatch(iranian[1]):
+        return "+98" + iranian[1]
     if text.startswith("00"):
         text = "+" + text[2:]
     elif text.startswith("98") and len(text) == 12:
@@ -52,6 +61,8 @@ def e164_parts(e164: str) -> tuple[str, int, str]:
     Every accepted send asks twice (allowlist, number-range limit); parsing costs more than the rest of
     those checks, and the same numbers come back (resends, verification checks).
     """
+    if e164.startswith("+98"):  # one region has country code 98
+        return "IR", 98, e164[3:]
     number = phonenumbers.parse(e164, None)
     return phonenumbers.region_code_for_number(number) or "", number.country_code or 0, str(number.national_number)
 

@@ -60,27 +60,44 @@ def insert_many(objs: Sequence[Model]) -> None:
     if not objs:
         return
     db = connections[DEFAULT_DB_ALIAS]
-    meta = objs[0]._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    quote = db.ops.quote_name
-    pk = meta.pk
-    assert pk is not None
-    columns = ", ".join(quote(field.column) for field in fields)
+    model = type(objs[0])
+    pk_attname = model._meta.pk.attname  # type: ignore[union-attr]
+    fields, head, tail, single = _insert_statement(model, db)
     with db.cursor() as cursor:
         for start in range(0, len(objs), _ROWS_PER_STATEMENT):
             chunk = objs[start : start + _ROWS_PER_STATEMENT]
             # pre_save fills auto_now fields, as save() would.
-            with_v, v, params = _rows_source(
-                db, fields, [[field.pre_save(obj, True) for field in fields] for obj in chunk]
-            )
-            cursor.execute(
-                f"{with_v}INSERT INTO {quote(meta.db_table)} ({columns}) SELECT * FROM {v} "  # noqa: S608
-                f"RETURNING {quote(pk.column)}",
-                params,
-            )
+            rows = [[field.pre_save(obj, True) for field in fields] for obj in chunk]
+            if len(rows) == 1:  # the API's INSERT
+                params = [field.get_db_prep_save(value, db) for field, value in zip(fields, rows[0], strict=True)]
+                cursor.execute(single, params)
+            else:
+                with_v, v, params = _rows_source(db, fields, rows)
+                cursor.execute(f"{with_v}{head} SELECT * FROM {v} {tail}", params)  # noqa: S608  (metadata names)
             for obj, (key,) in zip(chunk, cursor.fetchall(), strict=True):
-                setattr(obj, pk.attname, key)
+                setattr(obj, pk_attname, key)
                 obj._state.adding = False
+
+
+# model -> (fields, "INSERT INTO t (columns)", "RETURNING pk", the whole one-row statement); the text
+# depends only on the model and the database's vendor, and building it costs more than running it.
+_inserts: dict[tuple[type[Model], str], tuple[list[Field[Any, Any]], str, str, str]] = {}
+
+
+def _insert_statement(model: type[Model], db: BaseDatabaseWrapper) -> tuple[list[Field[Any, Any]], str, str, str]:
+    found = _inserts.get((model, db.vendor))
+    if found is None:
+        meta = model._meta
+        assert meta.pk is not None
+        fields = [field for field in meta.concrete_fields if not field.primary_key]
+        quote = db.ops.quote_name
+        head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)})"
+        tail = f"RETURNING {quote(meta.pk.column)}"
+        # A lone NULL is untyped on PostgreSQL: say each column's type there.
+        typed = db.vendor == "postgresql"
+        values = ", ".join(f"%s::{field.db_type(db)}" if typed else "%s" for field in fields)
+        found = _inserts[(model, db.vendor)] = (fields, head, tail, f"{head} VALUES ({values}) {tail}")
+    return found
 
 
 def _rows_source(
@@ -88,7 +105,7 @@ def _rows_source(
 ) -> tuple[str, str, list[Any]]:
     """``(with_clause, from_item, params)``: a table ``v`` of ``rows`` with columns c0, c1, ... in ``fields`` order.
 
-    A single row (the API's INSERT) goes as plain parameters: dumping one-element arrays costs more.
+    A single row goes as plain parameters: dumping one-element arrays costs more.
     """
     names = ", ".join(_v_columns(len(fields)))
     if db.vendor == "postgresql" and len(rows) > 1:

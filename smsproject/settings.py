@@ -67,12 +67,14 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "common.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",  # only adds a header: first, so every answer has it
+    # The hot path (POST /sendsms/) is answered here; what follows serves the admin and the rest.
+    "messaging.api.accept.FastAcceptMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "smsproject.urls"
@@ -105,9 +107,14 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_SERVER_SIDE_BINDING", True):
     # Parameters travel apart from the statement (psycopg's default; Django's is to inline them): no
-    # quoting in Python, and statements the pump repeats are prepared. Measured: -0.5 ms CPU per accept.
-    # Turn off behind a transaction-pooling PgBouncer older than 1.21 (it cannot keep prepared statements).
+    # quoting in Python. Measured: -0.5 ms CPU per accept.
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+    # A statement run this many times on a connection is prepared (psycopg's default; Django turns it
+    # off): every statement on the hot paths repeats, and PostgreSQL then skips parsing and planning
+    # (measured: 0.15 -> 0.07 ms of server CPU per accepted request's INSERT). 0 turns it off: needed
+    # behind a transaction-pooling PgBouncer older than 1.21, which cannot keep prepared statements.
+    _prepare = env_int("DB_PREPARE_THRESHOLD", 5)
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = _prepare or None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat are separate processes sharing one file: WAL lets readers run beside the
     # writer, IMMEDIATE takes the write lock up front so two writers queue instead of deadlocking.

@@ -188,12 +188,6 @@ def _refuse(refusals: list[tuple[int, str]]) -> None:
         raise RateLimited(_REFUSALS[Scope(scope)].format(retry_after), retry_after=retry_after)
 
 
-def _redis() -> Any | None:
-    """The raw Redis client behind Django's cache, when it is Redis: one round trip for all counters."""
-    backend = caches["default"]  # ``cache`` itself is a proxy, never an instance of the backend class
-    return backend.raw_client() if isinstance(backend, RedisCache) else None
-
-
 # On Redis every counter is counted, checked and (when one is over) given back in one script: one
 # round trip, and two racing requests can never both pass a limit or both be refused because of it.
 _CONSUME_LUA = """
@@ -213,12 +207,15 @@ _scripts: dict[int, Any] = {}
 
 def _increment(counters: list[_Counter]) -> list[int]:
     """Count every counter; if any is then over its limit, count none (give every increment back)."""
-    client = _redis()
-    if client is not None:
+    backend = caches["default"]  # ``cache`` itself is a proxy, never an instance of the backend class
+    if isinstance(backend, RedisCache):  # one round trip for all counters
+        client = backend.raw_client()
         script = _scripts.get(id(client))
         if script is None:
             script = _scripts[id(client)] = client.register_script(_CONSUME_LUA)
-        keys = [cache.make_and_validate_key(counter.key) for counter in counters]
+        # make_key, not make_and_validate_key: these keys are ours and plain ASCII, and the check per key
+        # (memcached's rules) cost as much as the rest of the counting.
+        keys = [backend.make_key(counter.key) for counter in counters]
         args = [value for counter in counters for value in (counter.ttl, counter.limit)]
         return [int(value) for value in script(keys=keys, args=args)]
     counts = []

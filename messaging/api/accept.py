@@ -1,0 +1,138 @@
+"""The common case of ``POST /sendsms/`` answered without DRF's per-request machinery.
+
+Accepting is the hot path: a login burst is nothing but these. DRF's dispatch (request wrapping,
+content negotiation, authenticator and permission objects, a serializer with bound fields, a Response
+rendered through the negotiated renderer) costs more CPU than validating, counting and storing the
+request together (``bench/accept_cpu``). So a well-formed request from a known client, with a JSON body
+and no ``Idempotency-Key``, is checked and stored here with the same services the DRF view calls.
+
+Anything else, and anything this path is not sure of, goes to the DRF view untouched: every refusal
+(401, 400, 413, 415, ...) keeps coming from one place. The checks before the first side effect only
+decide; once the limits are counted, an error is answered here through the same exception handler, so
+nothing is counted twice. ``messaging.tests.test_accept`` holds both paths to the same answers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import get_script_prefix, reverse
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from clients.authentication import client_for_key
+from common.api import EVERY_REGION
+from common.errors import exception_handler
+from common.exceptions import ApplicationError
+from common.phones import InvalidPhone, normalize_phone
+from messaging.api.serializers import SendRequestSerializer
+from messaging.services.limits import client_ip, send_admit
+from messaging.services.requests import request_create, template_get, template_tokens
+
+_FIELDS = {"phone", "template_id", "token_value"}
+_ACCEPTS = {None, "", "*/*", "application/json"}
+_MAX_TEMPLATE_ID = 2_147_483_647
+_renderer = JSONRenderer()
+
+
+class FastAcceptMiddleware:
+    """Answers the common ``POST /sendsms/`` before the rest of the middleware and URL routing run.
+
+    It sits after the middleware that shape every answer (body size, security headers, X-Frame-Options)
+    and before those the API never needs (sessions, CSRF, users, messages): together with DRF's dispatch
+    those cost as much CPU as storing the request (``bench/accept_cpu``).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.path = ""
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not self.path:
+            self.path = reverse("sendsms")  # lazily: URLs may not be loaded when middleware is built
+        if request.method == "POST" and request.path == self.path:
+            response = fast_accept(request)
+            if response is not None:
+                return response
+        return self.get_response(request)
+
+
+def fast_accept(request: HttpRequest) -> HttpResponse | None:
+    """Accept ``request`` and answer 202 (or the error of a counted send), or None for the DRF view to answer."""
+    meta = request.META
+    if (
+        "HTTP_IDEMPOTENCY_KEY" in meta
+        or meta.get("CONTENT_TYPE") != "application/json"
+        or meta.get("HTTP_ACCEPT") not in _ACCEPTS
+        or not meta.get("CONTENT_LENGTH")  # the size middleware only caps bodies that state their length
+    ):
+        return None
+    credentials = str(meta.get("HTTP_AUTHORIZATION", "")).split()
+    if len(credentials) != 2 or credentials[0].lower() != "token" or not credentials[1].isascii():
+        return None
+    client = client_for_key(credentials[1])
+    if client is None:
+        return None
+    try:
+        data = json.loads(request.body.decode())  # as the parser: UTF-8 only, where json.loads(bytes) guesses
+    except (ValueError, RecursionError):  # ValueError includes UnicodeDecodeError
+        return None
+    if type(data) is not dict or data.keys() != _FIELDS:
+        return None
+    phone, template_id, token_value = data["phone"], data["template_id"], data["token_value"]
+    # Only the plain forms: a numeric string, a bool or a float is the DRF view's to judge.
+    if type(phone) is not str or type(template_id) is not int or not 1 <= template_id <= _MAX_TEMPLATE_ID:
+        return None
+    if type(token_value) is not dict and type(token_value) is not list:
+        return None
+    try:
+        phone = normalize_phone(phone.strip(), allowed_regions=EVERY_REGION)
+        template = template_get(template_id=template_id)
+        tokens = template_tokens(template=template, token_value=token_value)
+    except (InvalidPhone, ApplicationError):
+        return None
+    try:
+        send_admit(client=client, phone=phone, ip=client_ip(meta=meta))
+        created = request_create(client=client, phone=phone, template=template, tokens=tokens)
+    except Exception as exc:
+        return _error(exc)
+    response = HttpResponse(
+        _renderer.render(SendRequestSerializer(created).data), status=202, content_type="application/json"
+    )
+    response["Location"] = _location(created.id)
+    response["Allow"] = _ALLOW
+    return response
+
+
+def _location(request_id: int) -> str:
+    """``reverse("sendsms-detail", ...)``, at a tenth of its cost: only the id changes between requests."""
+    prefix = get_script_prefix()
+    template = _locations.get(prefix)
+    if template is None:
+        template = _locations[prefix] = reverse("sendsms-detail", kwargs={"request_id": 4242424242}).replace(
+            "4242424242", "{}"
+        )
+    return template.format(request_id)
+
+
+_locations: dict[str, str] = {}
+# What the DRF view says in ``Allow`` (its methods plus the HEAD and OPTIONS it adds).
+_ALLOW = "GET, POST, HEAD, OPTIONS"
+
+
+def _error(exc: Exception) -> HttpResponse:
+    """The DRF view's answer to ``exc``; an exception it would not handle propagates as it would there."""
+    response = exception_handler(exc, {})
+    if response is None:
+        raise exc
+    return _rendered(response)
+
+
+def _rendered(response: Response) -> Response:
+    response.accepted_renderer = _renderer
+    response.accepted_media_type = _renderer.media_type
+    response.renderer_context = {}
+    response["Allow"] = _ALLOW
+    return response.render()  # type: ignore[return-value]
