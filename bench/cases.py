@@ -25,6 +25,7 @@ class Case:
     backlog: bool = False
     # The accept path alone (validate, store, announce): the worker starts when the feed ends, then
     # drains everything, so the API has the machine's cores to itself as it would on its own hosts.
+    # Meanwhile a pump's alive mark is set, as under load, so the API's work is what it is then.
     worker_after_feed: bool = False
 
 

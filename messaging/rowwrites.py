@@ -10,9 +10,10 @@ number of rows, so the driver parses it once), elsewhere as a ``VALUES`` list (S
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
@@ -62,14 +63,17 @@ def insert_many(objs: Sequence[Model]) -> None:
     db = connections[DEFAULT_DB_ALIAS]
     model = type(objs[0])
     pk_attname = model._meta.pk.attname  # type: ignore[union-attr]
-    fields, head, tail, single = _insert_statement(model, db)
+    fields, head, tail, single, as_is = _insert_statement(model, db)
     with db.cursor() as cursor:
         for start in range(0, len(objs), _ROWS_PER_STATEMENT):
             chunk = objs[start : start + _ROWS_PER_STATEMENT]
             # pre_save fills auto_now fields, as save() would.
             rows = [[field.pre_save(obj, True) for field in fields] for obj in chunk]
             if len(rows) == 1:  # the API's INSERT
-                params = [field.get_db_prep_save(value, db) for field, value in zip(fields, rows[0], strict=True)]
+                params = [
+                    value if type(value) in plain and _aware(value) else field.get_db_prep_save(value, db)
+                    for field, value, plain in zip(fields, rows[0], as_is, strict=True)
+                ]
                 cursor.execute(single, params)
             else:
                 with_v, v, params = _rows_source(db, fields, rows)
@@ -79,12 +83,15 @@ def insert_many(objs: Sequence[Model]) -> None:
                 obj._state.adding = False
 
 
-# model -> (fields, "INSERT INTO t (columns)", "RETURNING pk", the whole one-row statement); the text
-# depends only on the model and the database's vendor, and building it costs more than running it.
-_inserts: dict[tuple[type[Model], str], tuple[list[Field[Any, Any]], str, str, str]] = {}
+# model -> (fields, "INSERT INTO t (columns)", "RETURNING pk", the whole one-row statement, per field the
+# value types it passes on unchanged); all of it depends only on the model and the database's vendor,
+# and building it (or preparing each value through the field) costs more than running the statement.
+_inserts: dict[tuple[type[Model], str], tuple[list[Field[Any, Any]], str, str, str, list[tuple[type, ...]]]] = {}
 
 
-def _insert_statement(model: type[Model], db: BaseDatabaseWrapper) -> tuple[list[Field[Any, Any]], str, str, str]:
+def _insert_statement(
+    model: type[Model], db: BaseDatabaseWrapper
+) -> tuple[list[Field[Any, Any]], str, str, str, list[tuple[type, ...]]]:
     found = _inserts.get((model, db.vendor))
     if found is None:
         meta = model._meta
@@ -96,8 +103,43 @@ def _insert_statement(model: type[Model], db: BaseDatabaseWrapper) -> tuple[list
         # A lone NULL is untyped on PostgreSQL: say each column's type there.
         typed = db.vendor == "postgresql"
         values = ", ".join(f"%s::{field.db_type(db)}" if typed else "%s" for field in fields)
-        found = _inserts[(model, db.vendor)] = (fields, head, tail, f"{head} VALUES ({values}) {tail}")
+        as_is = [_as_is(field, db) for field in fields]
+        found = _inserts[(model, db.vendor)] = (fields, head, tail, f"{head} VALUES ({values}) {tail}", as_is)
     return found
+
+
+_INTEGERS = (
+    models.IntegerField,
+    models.SmallIntegerField,
+    models.BigIntegerField,
+    models.PositiveIntegerField,
+    models.PositiveSmallIntegerField,
+    models.PositiveBigIntegerField,
+    models.AutoField,
+    models.BigAutoField,
+    models.SmallAutoField,
+)
+
+
+def _as_is(field: Field[Any, Any], db: BaseDatabaseWrapper) -> tuple[type, ...]:
+    """Value types whose ``get_db_prep_save`` on ``field`` returns them unchanged (exact field classes only).
+
+    None always; an aware datetime on PostgreSQL, whose driver adapts it (``_aware`` checks the zone).
+    """
+    kind = type(field.target_field) if isinstance(field, models.ForeignKey) else type(field)
+    if kind in (models.CharField, models.TextField):
+        return (type(None), str)
+    if kind in _INTEGERS:
+        return (type(None), int)
+    if kind is models.BooleanField:
+        return (type(None), bool)
+    if kind is models.DateTimeField and db.vendor == "postgresql":
+        return (type(None), datetime)
+    return (type(None),) if kind in (models.UUIDField,) and db.features.has_native_uuid_field else ()
+
+
+def _aware(value: Any) -> bool:
+    return type(value) is not datetime or value.tzinfo is not None
 
 
 def _rows_source(

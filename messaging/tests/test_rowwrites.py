@@ -59,3 +59,29 @@ def test_insert_many_stores_every_row_and_gives_each_its_key(gateway, api_client
 
 def test_insert_many_of_nothing_is_a_no_op():
     insert_many([])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", [VerifyRequests, Attempt])
+def test_values_passed_on_unchanged_are_what_each_field_would_hand_the_driver(model):
+    from django.db import connection
+
+    from messaging.rowwrites import _as_is, _aware
+
+    samples = [None, "+989121234567", "", 0, 7, True, False, timezone.now(), uuid.uuid4()]
+    for field in model._meta.concrete_fields:
+        plain = _as_is(field, connection)
+        for value in samples:
+            if type(value) in plain and _aware(value):
+                assert field.get_db_prep_save(value, connection) == value, (field.name, value)
+
+
+def test_a_naive_datetime_in_a_single_row_is_still_prepared_by_its_field(gateway, api_client_key):
+    request = new_request(api_client_key[0])
+    naive = timezone.now().replace(tzinfo=None, microsecond=0)
+    attempt = Attempt(request=request, engine=Engine.objects.get(name="smsir"), round=1, created_at=naive)
+
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        insert_many([attempt])
+
+    assert Attempt.objects.get(pk=attempt.pk).created_at == timezone.make_aware(naive)
