@@ -178,6 +178,18 @@ CASES = [
         client="httpx",
     ),
     Case(
+        "open200_bare",
+        "bare DRF endpoint, open loop at 200 req/s: the framework's own latency on this machine",
+        "bare",
+        None,
+        0,
+        12000,
+        200,
+        rate=200,
+        feed_seconds=60,
+        drain_seconds=0,
+    ),
+    Case(
         "open200_0ms",
         "real API, open loop at 200 req/s, gateway worker, provider 0 ms",
         "api",

@@ -23,11 +23,13 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from clients.authentication import client_for_key
+from clients.models import Client
 from common.api import EVERY_REGION
 from common.errors import exception_handler
 from common.exceptions import ApplicationError
 from common.phones import InvalidPhone, normalize_phone
 from messaging.api.serializers import SendRequestSerializer
+from messaging.models import Templates
 from messaging.services.limits import client_ip, send_admit
 from messaging.services.requests import request_create, template_get, template_tokens
 
@@ -61,6 +63,30 @@ class FastAcceptMiddleware:
 
 def fast_accept(request: HttpRequest) -> HttpResponse | None:
     """Accept ``request`` and answer 202 (or the error of a counted send), or None for the DRF view to answer."""
+    try:
+        checked = _checked(request)
+    except (InvalidPhone, ApplicationError):
+        return None
+    except Exception as exc:  # the database or the cache failing: the same answer (503) the DRF view gives
+        return _error(exc)
+    if checked is None:
+        return None
+    client, phone, template, tokens = checked
+    try:
+        send_admit(client=client, phone=phone, ip=client_ip(meta=request.META))
+        created = request_create(client=client, phone=phone, template=template, tokens=tokens)
+    except Exception as exc:
+        return _error(exc)
+    response = HttpResponse(
+        _renderer.render(SendRequestSerializer(created).data), status=202, content_type="application/json"
+    )
+    response["Location"] = _location(created.id)
+    response["Allow"] = _ALLOW
+    return response
+
+
+def _checked(request: HttpRequest) -> tuple[Client, str, Templates, dict[str, str]] | None:
+    """The request's client, E.164 phone, template and tokens, if this path may accept it; no side effects."""
     meta = request.META
     if (
         "HTTP_IDEMPOTENCY_KEY" in meta
@@ -87,23 +113,9 @@ def fast_accept(request: HttpRequest) -> HttpResponse | None:
         return None
     if type(token_value) is not dict and type(token_value) is not list:
         return None
-    try:
-        phone = normalize_phone(phone.strip(), allowed_regions=EVERY_REGION)
-        template = template_get(template_id=template_id)
-        tokens = template_tokens(template=template, token_value=token_value)
-    except (InvalidPhone, ApplicationError):
-        return None
-    try:
-        send_admit(client=client, phone=phone, ip=client_ip(meta=meta))
-        created = request_create(client=client, phone=phone, template=template, tokens=tokens)
-    except Exception as exc:
-        return _error(exc)
-    response = HttpResponse(
-        _renderer.render(SendRequestSerializer(created).data), status=202, content_type="application/json"
-    )
-    response["Location"] = _location(created.id)
-    response["Allow"] = _ALLOW
-    return response
+    phone = normalize_phone(phone.strip(), allowed_regions=EVERY_REGION)
+    template = template_get(template_id=template_id)
+    return client, phone, template, template_tokens(template=template, token_value=token_value)
 
 
 def _location(request_id: int) -> str:

@@ -246,3 +246,21 @@ def test_e164_parts_of_an_iranian_number_match_phonenumbers() -> None:
         number = phonenumbers.parse(e164)
         assert e164_parts(e164) == ("IR", 98, str(number.national_number))
     assert e164_parts("+14155550123") == ("US", 1, "4155550123")
+
+
+def test_database_failure_while_checking_is_the_same_503_as_the_drf_view(
+    api: GatewayAPIClient, template: Any, fast_calls: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(key: str) -> Any:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(accept, "client_for_key", broken)
+    monkeypatch.setattr("clients.authentication.client_for_key", broken)
+    fast = api.post("/sendsms/", VALID, format="json")
+    with monkeypatch.context() as patch:
+        patch.setattr(accept, "fast_accept", lambda request: None)
+        drf = api.post("/sendsms/", VALID, format="json")
+
+    assert fast_calls == [True]
+    assert fast.status_code == 503
+    assert answer(fast) == answer(drf)
