@@ -17,7 +17,15 @@ _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 # number starting with 9 is possible there, and no earlier number type's pattern takes one that this
 # pattern takes), for a tenth of the CPU. Anything else goes the long way.
 _IRANIAN_FORMS = re.compile(r"(?:\+98|0)?(9\d{9})")
-_IRANIAN_MOBILE = re.compile(phonenumbers.PhoneMetadata.metadata_for_region("IR").mobile.national_number_pattern)
+
+
+def _iranian_mobile_pattern() -> re.Pattern[str]:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region("IR")
+    assert metadata is not None and metadata.mobile is not None and metadata.mobile.national_number_pattern
+    return re.compile(str(metadata.mobile.national_number_pattern))
+
+
+_IRANIAN_MOBILE = _iranian_mobile_pattern()
 
 
 class InvalidPhone(ValueError):

@@ -145,6 +145,6 @@ def _error(exc: Exception) -> HttpResponse:
 def _rendered(response: Response) -> Response:
     response.accepted_renderer = _renderer
     response.accepted_media_type = _renderer.media_type
-    response.renderer_context = {}
+    response.renderer_context = {}  # type: ignore[attr-defined]
     response["Allow"] = _ALLOW
     return response.render()  # type: ignore[return-value]

@@ -111,7 +111,7 @@ def test_fast_path_leaves_everything_else_to_the_drf_view(
     fast_calls: list[bool],
     monkeypatch: pytest.MonkeyPatch,
     body: Any,
-    extra: dict[str, str],
+    extra: dict[str, Any],
 ) -> None:
     if "HTTP_AUTHORIZATION" in extra:  # the client's own credentials win over a request's extra headers
         api.credentials(**extra)
