@@ -267,7 +267,8 @@ class Bench:
         self.blocks += 1
         subprocess.run(argv, cwd=stack.ROOT, env=self.env, check=True, timeout=case.feed_seconds + 120)
         result: dict[str, Any] = json.loads(out.read_text())
-        out.unlink()
+        if not os.environ.get("BENCH_KEEP_LOADGEN"):  # kept on request, to study single requests
+            out.unlink()
         return result
 
     def cpu(self, server: stack.Process | None) -> dict[str, dict[int, float]]:

@@ -95,6 +95,14 @@ class ProviderAdapter(abc.ABC):
             raise ProviderConfigurationError(f"{self.kind}: timeouts must be positive")
         self.config = config
         self.api_url = api_url
+        # Built once: an adapter serves every send of its engine, and this was a measurable share of each.
+        self.timeout = aiohttp.ClientTimeout(
+            total=config.connect_timeout + config.read_timeout + _TOTAL_TIMEOUT_MARGIN,
+            # ``connect`` also bounds DNS and the pool wait, which ``sock_connect`` alone does not.
+            connect=config.connect_timeout,
+            sock_connect=config.connect_timeout,
+            sock_read=config.read_timeout,
+        )
 
     @abc.abstractmethod
     def build_request(self, message: Message) -> HttpRequest:
@@ -138,14 +146,6 @@ class ProviderAdapter(abc.ABC):
         )
 
     async def _exchange(self, session: aiohttp.ClientSession, request: HttpRequest) -> tuple[int, bytes]:
-        config = self.config
-        timeout = aiohttp.ClientTimeout(
-            total=config.connect_timeout + config.read_timeout + _TOTAL_TIMEOUT_MARGIN,
-            # ``connect`` also bounds DNS and the pool wait, which ``sock_connect`` alone does not.
-            connect=config.connect_timeout,
-            sock_connect=config.connect_timeout,
-            sock_read=config.read_timeout,
-        )
         # aiohttp's exception texts contain the URL, and Kavenegar's URL contains the API key: only our
         # own fixed texts leave this method.
         try:
@@ -155,7 +155,7 @@ class ProviderAdapter(abc.ABC):
                 headers=request.headers,
                 json=request.json,
                 data=request.form,
-                timeout=timeout,
+                timeout=self.timeout,
                 raise_for_status=False,
                 # A redirect would re-send a one-time code somewhere nobody configured.
                 allow_redirects=False,

@@ -11,13 +11,14 @@ next engine is tried at once. A request that runs out of engines is scheduled fo
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 import queue
 import random
 import time
 import uuid
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,8 +35,8 @@ from messaging import breaker, events
 from messaging.models import Attempt, Engine, TemplatesEngine, VerifyRequests
 from messaging.publishing import publish_requests
 from messaging.rowwrites import db_value, insert_many, update_each
-from messaging.transport import SendJob, submit_many
-from providers.base import EngineConfig, Message, Outcome, SendResult
+from messaging.transport import Inbox, SendJob, submit_many
+from providers.base import EngineConfig, Message, Outcome, ProviderAdapter, SendResult
 from providers.exceptions import ProviderConfigurationError
 from providers.registry import get_adapter_class
 
@@ -165,15 +166,23 @@ def _routes_by_template(template_ids: set[int]) -> dict[int, list[TemplatesEngin
     return routes
 
 
+@functools.lru_cache(maxsize=64)
+def _adapter(kind: str, config: EngineConfig) -> ProviderAdapter:
+    """One adapter per engine configuration, reused by every send (adapters hold no per-send state).
+    An edited engine has a new configuration, so it gets a new adapter; a bad one raises and is not kept."""
+    return get_adapter_class(kind)(config)
+
+
 def _job(plan: _Plan, route: TemplatesEngine) -> SendJob:
     engine: Engine = route.engine
-    adapter = get_adapter_class(engine.kind)(
+    adapter = _adapter(
+        engine.kind,
         EngineConfig(
             api_url=engine.api_url,
             token=engine.provider_token,
             connect_timeout=engine.connect_timeout,
             read_timeout=engine.read_timeout,
-        )
+        ),
     )
     params = {route.token_keys.get(name, name): value for name, value in plan.tokens.items()}
     message = Message(phone=plan.request.phone, template_code=route.template_code, params=params)
@@ -189,9 +198,10 @@ class Dispatcher:
     """
 
     def __init__(self) -> None:
-        self._in_flight: dict[Future[SendResult], tuple[_Plan, TemplatesEngine, Attempt]] = {}
+        self._in_flight: dict[int, tuple[_Plan, TemplatesEngine, Attempt]] = {}
+        self._keys = itertools.count()
         # Finished calls, in the order they finished: polling never scans the calls still in flight.
-        self._done: queue.SimpleQueue[Future[SendResult]] = queue.SimpleQueue()
+        self._done: Inbox = queue.SimpleQueue()
 
     @property
     def in_flight(self) -> int:
@@ -236,9 +246,9 @@ class Dispatcher:
         attempts: list[Attempt] = []
         endings: list[_Ending] = []
         health: dict[int, list[bool]] = {}
-        for future in done:
-            plan, route, attempt = self._in_flight.pop(future)
-            result = _result_of(future)
+        for key, outcome in done:
+            plan, route, attempt = self._in_flight.pop(key)
+            result = _result_of(outcome)
             plan.tries += 1
             _apply_result(attempt, result)
             attempts.append(attempt)
@@ -279,36 +289,33 @@ class Dispatcher:
                 started.append((plan, route, _attempt(plan, route, Attempt.Outcome.IN_FLIGHT)))
         # The attempt rows exist before the calls do, so a crash mid-call leaves a trace to reclaim.
         insert_many(skipped + [attempt for _, _, attempt in started])
-        for (plan, route, attempt), future in zip(started, _submit_all(started), strict=True):
-            self._in_flight[future] = (plan, route, attempt)
-            future.add_done_callback(self._done.put)
+        keyed = []
+        for entry in started:
+            key = next(self._keys)
+            self._in_flight[key] = entry
+            keyed.append((key, entry))
+        _submit_all(keyed, self._done)
         for plan in exhausted:
             _end_round(plan)
 
 
-def _submit_all(started: list[tuple[_Plan, TemplatesEngine, Attempt]]) -> list[Future[SendResult]]:
+def _submit_all(started: list[tuple[int, tuple[_Plan, TemplatesEngine, Attempt]]], inbox: Inbox) -> None:
     """Start every call; an engine whose configuration is unusable fails its attempt without a call."""
-    futures: list[Future[SendResult] | None] = []
-    jobs: list[SendJob] = []
-    for plan, route, _ in started:
+    jobs: list[tuple[int, SendJob]] = []
+    for key, (plan, route, _) in started:
         try:
-            jobs.append(_job(plan, route))
-            futures.append(None)
+            jobs.append((key, _job(plan, route)))
         except ProviderConfigurationError as exc:
             events.configuration_error(route.engine, str(exc))  # the operator hears about it
-            failed: Future[SendResult] = Future()
-            failed.set_result(SendResult(Outcome.TRY_NEXT, error_code="config_error", error_message=str(exc)[:200]))
-            futures.append(failed)
-    submitted = iter(submit_many(jobs))
-    return [future if future is not None else next(submitted) for future in futures]
+            inbox.put((key, SendResult(Outcome.TRY_NEXT, error_code="config_error", error_message=str(exc)[:200])))
+    submit_many(jobs, inbox)
 
 
-def _result_of(future: Future[SendResult]) -> SendResult:
-    try:
-        return future.result()
-    except Exception as exc:  # adapters never raise for vendor failures; anything else is our bug
-        logger.exception("provider call crashed")
-        return SendResult(Outcome.TRY_NEXT, error_code="internal_error", error_message=type(exc).__name__)
+def _result_of(outcome: SendResult | BaseException) -> SendResult:
+    if isinstance(outcome, BaseException):  # adapters never raise for vendor failures; anything else is our bug
+        logger.error("provider call crashed", exc_info=outcome)
+        return SendResult(Outcome.TRY_NEXT, error_code="internal_error", error_message=type(outcome).__name__)
+    return outcome
 
 
 class _Gate:

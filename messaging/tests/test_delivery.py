@@ -170,6 +170,37 @@ def test_misconfigured_engine_is_recorded_and_skipped(gateway, client_obj):
     assert gateway.received("smsir") == []
 
 
+def test_an_adapter_that_crashes_is_recorded_as_our_error_and_fails_over(gateway, client_obj, monkeypatch, caplog):
+    from providers.smsir import SmsIrAdapter
+
+    def crash(self: SmsIrAdapter, message: Any) -> Any:
+        raise KeyError("a bug, not a vendor failure")
+
+    monkeypatch.setattr(SmsIrAdapter, "build_request", crash)
+    request = deliver(new_request(client_obj))
+
+    assert (request.flag, request.system.name) == (Flag.DONE, "kavenegar")
+    first = request.attempts.order_by("id").first()
+    assert (first.outcome, first.error_code, first.error_message) == (
+        Attempt.Outcome.FAILED,
+        "internal_error",
+        "KeyError",
+    )
+    assert "provider call crashed" in caplog.text
+
+
+def test_an_edited_engine_is_sent_with_its_new_configuration(gateway, client_obj):
+    assert deliver(new_request(client_obj)).system.name == "smsir"
+    engine("smsir").__class__.objects.filter(name="smsir").update(provider_token="a-new-key")
+    from messaging.services.delivery import routes_changed
+
+    routes_changed()
+    deliver(new_request(client_obj, phone="+989121234568"))
+
+    keys = [r["headers"].get("x-api-key") or r["headers"].get("X-Api-Key") for r in gateway.received("smsir")]
+    assert keys == ["smsir-test-key", "a-new-key"]
+
+
 def test_breaker_opens_after_consecutive_failures_and_skips_the_engine(gateway, client_obj, settings):
     settings.SMS_GATEWAY = {**settings.SMS_GATEWAY, "BREAKER_THRESHOLD": 2, "BREAKER_COOLDOWN_SECONDS": 60}
     gateway.fault("smsir", "http500")
