@@ -167,23 +167,16 @@ def _routes_by_template(template_ids: set[int]) -> dict[int, list[TemplatesEngin
 
 
 @functools.lru_cache(maxsize=64)
-def _adapter(kind: str, config: EngineConfig) -> ProviderAdapter:
+def _adapter(kind: str, api_url: str, token: str, connect_timeout: float, read_timeout: float) -> ProviderAdapter:
     """One adapter per engine configuration, reused by every send (adapters hold no per-send state).
     An edited engine has a new configuration, so it gets a new adapter; a bad one raises and is not kept."""
+    config = EngineConfig(api_url=api_url, token=token, connect_timeout=connect_timeout, read_timeout=read_timeout)
     return get_adapter_class(kind)(config)
 
 
 def _job(plan: _Plan, route: TemplatesEngine) -> SendJob:
     engine: Engine = route.engine
-    adapter = _adapter(
-        engine.kind,
-        EngineConfig(
-            api_url=engine.api_url,
-            token=engine.provider_token,
-            connect_timeout=engine.connect_timeout,
-            read_timeout=engine.read_timeout,
-        ),
-    )
+    adapter = _adapter(engine.kind, engine.api_url, engine.provider_token, engine.connect_timeout, engine.read_timeout)
     params = {route.token_keys.get(name, name): value for name, value in plan.tokens.items()}
     message = Message(phone=plan.request.phone, template_code=route.template_code, params=params)
     return SendJob(adapter=adapter, message=message, engine_id=engine.id, max_in_flight=engine.max_in_flight)

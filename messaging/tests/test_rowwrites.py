@@ -85,3 +85,18 @@ def test_a_naive_datetime_in_a_single_row_is_still_prepared_by_its_field(gateway
         insert_many([attempt])
 
     assert Attempt.objects.get(pk=attempt.pk).created_at == timezone.make_aware(naive)
+
+
+def test_a_naive_datetime_among_many_rows_is_still_prepared_by_its_field(gateway, api_client_key):
+    request = new_request(api_client_key[0])
+    engine = Engine.objects.get(name="smsir")
+    naive = timezone.now().replace(tzinfo=None, microsecond=0)
+    aware = timezone.now().replace(microsecond=0)
+    attempts = [Attempt(request=request, engine=engine, round=1, created_at=aware) for _ in range(2)]
+    attempts.append(Attempt(request=request, engine=engine, round=1, created_at=naive))
+
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        insert_many(attempts)
+
+    stored = sorted(Attempt.objects.filter(request=request).values_list("created_at", flat=True))
+    assert stored == sorted([aware, aware, timezone.make_aware(naive)])
