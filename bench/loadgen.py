@@ -105,7 +105,7 @@ class Generator:
 
     async def run(self) -> dict[str, Any]:
         args = self.args
-        if args.client == "httpx":
+        if args.client.startswith("httpx"):
             return await self.run_httpx()
         # Gunicorn's sync workers close every connection after one answer: never reuse one against the API.
         connector = aiohttp.TCPConnector(limit=0, force_close=args.target == "api")
@@ -115,13 +115,21 @@ class Generator:
         return {"started": started, "ended": time.time(), "records": self.records}
 
     async def run_httpx(self) -> dict[str, Any]:
-        import httpx  # optional: only the httpx ceiling line needs it
+        import httpx  # only the httpx ceiling lines need it (a development requirement)
 
         args = self.args
-        limits = httpx.Limits(max_connections=args.connections, max_keepalive_connections=args.connections)
+        if args.client == "httpx_default":
+            limits = httpx.Limits()  # httpx's own: at most 100 connections, 20 kept alive
+        else:
+            limits = httpx.Limits(max_connections=args.connections, max_keepalive_connections=args.connections)
+        transport = None
+        if args.client == "httpx_aiohttp":  # httpx's API over aiohttp's pool and parser (package httpx-aiohttp)
+            from httpx_aiohttp import AiohttpTransport
+
+            transport = AiohttpTransport(limits=limits)
         started = time.time()
         deadline = time.monotonic() + args.max_seconds
-        async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        async with httpx.AsyncClient(limits=limits, timeout=30, transport=transport) as client:
 
             async def loop() -> None:
                 while self.next_index < args.count and time.monotonic() < deadline:
@@ -149,7 +157,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, default=0.0, help="open loop: requests per second")
     parser.add_argument("--connections", type=int, default=16, help="saturation: concurrent loops")
     parser.add_argument("--max-in-flight", type=int, default=800, help="open loop: cap on open requests")
-    parser.add_argument("--client", choices=["aiohttp", "httpx"], default="aiohttp", help="target smsir only")
+    parser.add_argument(
+        "--client",
+        choices=["aiohttp", "httpx", "httpx_default", "httpx_aiohttp"],
+        default="aiohttp",
+        help="target smsir only: httpx with a pool of --connections, with its default pool, or over aiohttp",
+    )
     parser.add_argument("--phone-start", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
