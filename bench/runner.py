@@ -392,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
 
     skipped = {case.name: why for case in cases if (why := client_missing(case.client))}
     runs: dict[str, list[dict[str, Any]]] = {case.name: [] for case in cases if case.name not in skipped}
+    lock = stack.pg_lock() if args.setup == "pg" else None
     began = time.time()
     try:
         bench.start()
@@ -407,6 +408,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{time.monotonic() - began_case:.1f} s", flush=True)
     finally:
         bench.stop()
+        if lock is not None:
+            lock.close()  # the session ends, and with it the advisory lock
     meta = {
         "setup": args.setup,
         "quick": args.quick,

@@ -86,6 +86,25 @@ def pg_database(action: str) -> None:
             connection.execute(f"CREATE DATABASE {PG_DATABASE}")
 
 
+# Any number, the same in every checkout: two runs on one server would drop each other's database.
+_PG_LOCK_KEY = 0x5B_E4C4
+
+
+def pg_lock() -> Any:
+    """An open admin connection holding the benchmark's advisory lock; SystemExit if another run holds it."""
+    import psycopg
+
+    connection = psycopg.connect(PG_ADMIN_URL, autocommit=True)
+    row = connection.execute("SELECT pg_try_advisory_lock(%s)", [_PG_LOCK_KEY]).fetchone()
+    if not row or not row[0]:
+        connection.close()
+        raise SystemExit(
+            f"another benchmark run is using the database {PG_DATABASE} on this PostgreSQL server; "
+            "wait for it to end (two runs would drop each other's database)"
+        )
+    return connection
+
+
 class Process:
     """One command in its own session, its output in a log file."""
 
