@@ -34,6 +34,7 @@ def update_each(model: type[Model], rows: Sequence[tuple[dict[str, Any], dict[st
     set_fields = [_concrete(meta.get_field(name)) for name in first_values]
     where_fields = [_concrete(meta.get_field(name)) for name in first_where]
     fields = set_fields + where_fields
+    plain = [_as_is(field, db) for field in fields]  # once per call, not per row
     quote = db.ops.quote_name
     table = quote(meta.db_table)
     names = _v_columns(len(fields))
@@ -47,7 +48,7 @@ def update_each(model: type[Model], rows: Sequence[tuple[dict[str, Any], dict[st
     with db.cursor() as cursor:
         for start in range(0, len(rows), _ROWS_PER_STATEMENT):
             chunk = [[*values.values(), *where.values()] for values, where in rows[start : start + _ROWS_PER_STATEMENT]]
-            with_v, v, params = _rows_source(db, fields, chunk)
+            with_v, v, params = _rows_source(db, fields, chunk, plain)
             sql = f"{with_v}UPDATE {table} SET {assignments} FROM {v} WHERE {conditions}"  # noqa: S608  (metadata names)
             cursor.execute(sql, params)
 
@@ -76,7 +77,7 @@ def insert_many(objs: Sequence[Model]) -> None:
                 ]
                 cursor.execute(single, params)
             else:
-                with_v, v, params = _rows_source(db, fields, rows)
+                with_v, v, params = _rows_source(db, fields, rows, as_is)
                 cursor.execute(f"{with_v}{head} SELECT * FROM {v} {tail}", params)  # noqa: S608  (metadata names)
             for obj, (key,) in zip(chunk, cursor.fetchall(), strict=True):
                 setattr(obj, pk_attname, key)
@@ -143,14 +144,14 @@ def _aware(value: Any) -> bool:
 
 
 def _rows_source(
-    db: BaseDatabaseWrapper, fields: list[Field[Any, Any]], rows: list[list[Any]]
+    db: BaseDatabaseWrapper, fields: list[Field[Any, Any]], rows: list[list[Any]], plain: list[tuple[type, ...]]
 ) -> tuple[str, str, list[Any]]:
     """``(with_clause, from_item, params)``: a table ``v`` of ``rows`` with columns c0, c1, ... in ``fields`` order.
 
     A single row goes as plain parameters: dumping one-element arrays costs more.
     """
     names = ", ".join(_v_columns(len(fields)))
-    columns = [_prepared(db, field, [row[i] for row in rows]) for i, field in enumerate(fields)]
+    columns = [_prepared(db, field, [row[i] for row in rows], plain[i]) for i, field in enumerate(fields)]
     if db.vendor == "postgresql" and len(rows) > 1:
         # One typed array per column. A column of NULLs is typed too, which a VALUES list would not be.
         arrays = ", ".join(f"%s::{field.db_type(db)}[]" for field in fields)
@@ -161,17 +162,10 @@ def _rows_source(
     return f"WITH v ({names}) AS (VALUES {', '.join([row] * len(rows))}) ", "v", params
 
 
-_plain: dict[tuple[Field[Any, Any], str], tuple[type, ...]] = {}
-
-
-def _prepared(db: BaseDatabaseWrapper, field: Field[Any, Any], values: list[Any]) -> list[Any]:
-    """``values`` as the driver takes them for ``field``: as they are when all are plain (see ``_as_is``).
-
-    Preparing each value through its field was a third of a pump's cost of writing a batch of outcomes.
-    """
-    plain = _plain.get((field, db.vendor))
-    if plain is None:
-        plain = _plain[(field, db.vendor)] = _as_is(field, db)
+def _prepared(db: BaseDatabaseWrapper, field: Field[Any, Any], values: list[Any], plain: tuple[type, ...]) -> list[Any]:
+    """``values`` as the driver takes them for ``field``: as they are when all are of ``plain`` types
+    (``_as_is``), else each through the field. Preparing each value was a third of a pump's cost of
+    writing a batch of outcomes."""
     if all(type(value) in plain and _aware(value) for value in values):
         return values
     return [field.get_db_prep_save(value, db) for value in values]
