@@ -8,7 +8,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from bench.cases import Case
+from bench.cases import CASES, Case
 from bench.metrics import percentile
 
 MB = 1.0
@@ -89,9 +89,8 @@ def _ratio(runs: dict[str, list[dict[str, Any]]], top: tuple[str, ...], bottom: 
 
 
 # The ceiling is the fastest bare client found: every client the benchmark measures competes.
-CLIENTS = ("aiohttp_64", "aiohttp_500", "httpx_500", "httpx_default_500", "httpx_aiohttp_500")
-CEILING_0 = tuple(f"ceiling_{client}_0ms" for client in CLIENTS)
-CEILING_200 = tuple(f"ceiling_{client}_200ms" for client in CLIENTS)
+CEILING_0 = tuple(case.name for case in CASES if case.target == "smsir" and case.latency_ms == 0)
+CEILING_200 = tuple(case.name for case in CASES if case.target == "smsir" and case.latency_ms == 200)
 RATIOS = [
     ("accept req/s: accept path alone / bare DRF", ("api_accept",), ("api_bare",), "accepted_rps"),
     ("accept req/s: real API, worker delivering meanwhile / bare DRF", ("api_gateway",), ("api_bare",), "accepted_rps"),
