@@ -11,10 +11,12 @@ import phonenumbers
 import pytest
 import time_machine
 from django.db import OperationalError
+from rest_framework.renderers import JSONRenderer
 
 from common.phones import InvalidPhone, e164_parts, normalize_phone
 from conftest import GatewayAPIClient
 from messaging.api import accept
+from messaging.api.serializers import SendRequestSerializer
 from messaging.models import VerifyRequests
 from messaging.tests.factories import make_template
 from messaging.tests.test_limits import START, limits
@@ -81,6 +83,20 @@ def test_fast_path_answers_a_valid_request_exactly_as_the_drf_view(
     assert (fast_status, fast_body, fast_headers) == (drf_status, drf_body, drf_headers)
     stored = VerifyRequests.objects.get(id=fast.json()["id"])
     assert (stored.phone, stored.flag, stored.template_id) == ("+989121234567", "PENDING", 1)
+
+
+@pytest.mark.parametrize("microsecond", [0, 1, 123456])
+def test_fast_path_body_is_the_serializers_bytes(
+    api: GatewayAPIClient, template: Any, microsecond: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Dates with and without a fraction of a second, and a phone written in Persian digits.
+    with time_machine.travel(START.replace(microsecond=microsecond), tick=False):
+        fast = api.post("/sendsms/", {**VALID, "phone": "۰۹۱۲۱۲۳۴۵۶۷"}, format="json")
+    stored = VerifyRequests.objects.get(id=fast.json()["id"])
+
+    assert fast.status_code == 202
+    assert fast.content == JSONRenderer().render(SendRequestSerializer(stored).data)
+    assert fast.json()["created_at"].endswith("Z")
 
 
 @pytest.mark.parametrize(
