@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import redis
 import time_machine
 from django.test import override_settings
 from rest_framework.test import APIClient
@@ -217,8 +218,13 @@ def test_counting_a_send_takes_one_redis_round_trip_when_the_cache_is_redis(monk
         client = backend.raw_client()
         # The first call loads the script into Redis (a second round trip, once per Redis restart).
         limits.send_admit(client=api_client_key[0], phone="+989121230000", ip="127.0.0.2")
-        real_evalsha = client.evalsha
-        monkeypatch.setattr(client, "evalsha", lambda *a: calls.append("evalsha") or real_evalsha(*a))
+        connection_class = client.connection_pool.connection_class
+        real_send = connection_class.send_command
+        monkeypatch.setattr(
+            connection_class,
+            "send_command",
+            lambda self, *a, **kw: calls.append(str(a[0]).lower()) or real_send(self, *a, **kw),
+        )
         monkeypatch.setattr(client, "pipeline", lambda **kw: calls.append("pipeline"))
         monkeypatch.setattr(backend, "incr", lambda *a, **kw: calls.append("incr"))
         expected = ["evalsha"]
@@ -229,3 +235,36 @@ def test_counting_a_send_takes_one_redis_round_trip_when_the_cache_is_redis(monk
 
     limits.send_admit(client=api_client_key[0], phone="+989121234567", ip="127.0.0.1")
     assert calls == expected
+
+
+@pytest.mark.parametrize("trouble", ["script_flushed", "connection_killed"])
+def test_counting_survives_a_flushed_script_and_a_dropped_connection(api_client_key, trouble):
+    """The one-call path on Redis hands a failure to redis-py's regular call, which reloads and reconnects."""
+    from django.core.cache import caches
+
+    from common.cache import RedisCache
+    from messaging.services import limits
+
+    backend = caches["default"]
+    client_row = api_client_key[0]
+    limits.send_admit(client=client_row, phone="+989121230001", ip="127.0.0.3")  # loads the script, opens a socket
+    if isinstance(backend, RedisCache):
+        client = backend.raw_client()
+        if trouble == "script_flushed":
+            client.script_flush()
+        else:  # the server drops the connection the limiter holds in its pool
+            pool = client.connection_pool
+            connection = pool.get_connection()
+            connection.send_command("CLIENT", "ID")
+            held = connection.read_response()
+            pool.release(connection)
+            other = redis.Redis(connection_pool=redis.ConnectionPool(**pool.connection_kwargs))
+            other.client_kill_filter(_id=held)
+            other.close()
+    policy = limits.limits_policy()
+    phone_limit = min(window.limit for window in policy.windows[limits.Scope.PHONE])
+    for _ in range(phone_limit - 1):
+        limits.send_admit(client=client_row, phone="+989121230001", ip="127.0.0.3")
+    # Every send was counted, the first and those after the trouble: the next one is over the limit.
+    with pytest.raises(RateLimited):
+        limits.send_admit(client=client_row, phone="+989121230001", ip="127.0.0.3")
