@@ -237,8 +237,9 @@ def _increment(counters: list[_Counter]) -> list[int]:
 def _evalsha(client: Any, script: Any, keys: list[str], args: list[int]) -> list[Any]:
     """``script(keys=keys, args=args)`` on one pooled connection, without redis-py's per-command layers
     (its retry wrapper, option parsing and response callbacks were a third of the call's CPU, and this
-    runs on every accepted request). Whatever goes wrong is handed to the regular call, which reloads
-    a flushed script (NOSCRIPT) and reconnects with its retries, as before.
+    runs on every accepted request). A flushed script (NOSCRIPT) or a dropped connection is handed to
+    the regular call, which reloads the script and reconnects. A timeout is not: Redis is there but
+    slow or frozen, and three more tries would only hold the answer (the caller admits uncounted).
     """
     pool = client.connection_pool
     connection = None
@@ -246,9 +247,11 @@ def _evalsha(client: Any, script: Any, keys: list[str], args: list[int]) -> list
         connection = pool.get_connection()
         connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
         return list(connection.read_response())
-    except redis.RedisError:
+    except redis.RedisError as exc:
         if connection is not None:
             connection.disconnect()  # a reply may still be on its way: the socket cannot be reused
+        if isinstance(exc, redis.TimeoutError):
+            raise
     finally:
         if connection is not None:
             pool.release(connection)

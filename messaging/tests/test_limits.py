@@ -268,3 +268,34 @@ def test_counting_survives_a_flushed_script_and_a_dropped_connection(api_client_
     # Every send was counted, the first and those after the trouble: the next one is over the limit.
     with pytest.raises(RateLimited):
         limits.send_admit(client=client_row, phone="+989121230001", ip="127.0.0.3")
+
+
+def test_a_redis_timeout_admits_uncounted_at_once(monkeypatch, api_client_key):
+    """A counter store that times out is not asked again (each try would hold the answer once more)."""
+    from django.core.cache import caches
+
+    from common.cache import RedisCache
+    from messaging.services import limits
+
+    backend = caches["default"]
+    calls: list[str] = []
+    if isinstance(backend, RedisCache):
+        client = backend.raw_client()
+        limits.send_admit(client=api_client_key[0], phone="+989121230002", ip="127.0.0.4")  # loads the script
+
+        def frozen(self: Any, *args: Any, **kwargs: Any) -> Any:
+            calls.append("read")
+            raise redis.TimeoutError("Timeout reading from socket")
+
+        monkeypatch.setattr(client.connection_pool.connection_class, "read_response", frozen)
+    else:
+
+        def frozen_incr(*args: Any, **kwargs: Any) -> Any:
+            calls.append("read")
+            raise TimeoutError("cache timed out")
+
+        monkeypatch.setattr(backend, "incr", frozen_incr)
+
+    for _ in range(10):  # far over the phone limit: admitted, uncounted
+        limits.send_admit(client=api_client_key[0], phone="+989121230002", ip="127.0.0.4")
+    assert calls == ["read"] * 10  # one try per send, no retry
