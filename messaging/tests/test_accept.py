@@ -86,9 +86,7 @@ def test_fast_path_answers_a_valid_request_exactly_as_the_drf_view(
 
 
 @pytest.mark.parametrize("microsecond", [0, 1, 123456])
-def test_fast_path_body_is_the_serializers_bytes(
-    api: GatewayAPIClient, template: Any, microsecond: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_fast_path_body_is_the_serializers_bytes(api: GatewayAPIClient, template: Any, microsecond: int) -> None:
     # Dates with and without a fraction of a second, and a phone written in Persian digits.
     with time_machine.travel(START.replace(microsecond=microsecond), tick=False):
         fast = api.post("/sendsms/", {**VALID, "phone": "۰۹۱۲۱۲۳۴۵۶۷"}, format="json")
