@@ -18,16 +18,10 @@ timeout = 30
 
 
 def post_worker_init(worker):
-    """Load every view now and hide the loaded code from the garbage collector.
-
-    A full collection walks every tracked object: with the project loaded (~140,000 objects) that was a
-    60 ms pause of one request in the middle of a burst, the whole of the accept path's p99 budget.
-    Frozen objects are never walked again; only what requests leave behind is.
-    """
-    import gc
-
+    """Load every view now, then hide the loaded code from the garbage collector (common.runtime)."""
     from django.urls import get_resolver
 
+    from common.runtime import gc_tune
+
     get_resolver().url_patterns  # noqa: B018  (imports the URLconf, so every view, serializer and service)
-    gc.collect()
-    gc.freeze()
+    gc_tune()

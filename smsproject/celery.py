@@ -3,9 +3,20 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsproject.settings")
 
 app = Celery("smsproject")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+@worker_process_init.connect
+def _tune_process(**_: object) -> None:
+    """Once the project is loaded: in the main process before it forks its pool (and does the work
+    itself with the solo pool), and again in each pool process for what it loaded after the fork."""
+    from common.runtime import gc_tune
+
+    gc_tune()

@@ -193,6 +193,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # SMS_PUMP_MAX_IN_FLIGHT calls in flight on one event loop), so more processes mostly add memory.
 # Measured: 1,605 SMS/s at 1,000 in flight with a 200 ms provider, 234 MB RSS (docs/benchmark.md).
 CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 1)
+# Allocations between the garbage collector's young-generation passes in gunicorn and Celery workers
+# (common.runtime.gc_tune; Python's default is 700). 0 keeps Python's default.
+SMS_GC_THRESHOLD = env_int("SMS_GC_THRESHOLD", 50_000)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 90)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
