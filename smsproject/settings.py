@@ -191,7 +191,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # One pool process per worker by default: sending is asynchronous inside it (the pump keeps up to
 # SMS_PUMP_MAX_IN_FLIGHT calls in flight on one event loop), so more processes mostly add memory.
-# Measured: 1,605 SMS/s at 1,000 in flight with a 200 ms provider, 234 MB RSS (docs/benchmark.md).
+# Measured: 2,491 SMS/s at 1,199 in flight with a 200 ms provider, 238 MB RSS (docs/benchmark.md).
 CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 1)
 # Allocations between the garbage collector's young-generation passes in gunicorn and Celery workers
 # (common.runtime.gc_tune; Python's default is 700). 0 keeps Python's default.
