@@ -17,9 +17,14 @@ def gc_tune() -> None:
     walked again; before a fork, freezing also keeps children from writing to the pages they share.
     ``SMS_GC_THRESHOLD`` allocations between young-generation passes; 0 leaves Python's defaults.
     """
+    gc_freeze_loaded(settings.SMS_GC_THRESHOLD)
+
+
+def gc_freeze_loaded(threshold: int) -> None:
+    """``gc_tune`` with the threshold given, for processes without the project's settings (the benchmark's
+    load generator): collect, freeze, then a young pass every ``threshold`` allocations (0: Python's)."""
     gc.collect()
     gc.freeze()
-    threshold = settings.SMS_GC_THRESHOLD
     if threshold > 0:
         _, older, oldest = gc.get_threshold()
         gc.set_threshold(threshold, older, oldest)

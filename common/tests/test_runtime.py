@@ -12,27 +12,26 @@ from common.runtime import gc_tune
 
 
 @pytest.fixture
-def gc_restored() -> Iterator[None]:
+def python_gc_defaults() -> Iterator[None]:
+    """Python's own collector settings for the test, and the test process's own afterwards."""
     threshold = gc.get_threshold()
+    gc.unfreeze()
+    gc.set_threshold(700, 10, 10)
     yield
     gc.unfreeze()
     gc.set_threshold(*threshold)
 
 
-@pytest.mark.usefixtures("gc_restored")
+@pytest.mark.usefixtures("python_gc_defaults")
 def test_gc_tune_freezes_what_is_loaded_and_raises_the_young_threshold() -> None:
-    gc.unfreeze()
-    gc.set_threshold(700, 10, 10)
     with override_settings(SMS_GC_THRESHOLD=50_000):
         gc_tune()
     assert gc.get_freeze_count() > 10_000  # the loaded project, out of every collection
     assert gc.get_threshold() == (50_000, 10, 10)  # only the young generation's threshold changes
 
 
-@pytest.mark.usefixtures("gc_restored")
+@pytest.mark.usefixtures("python_gc_defaults")
 def test_gc_tune_with_threshold_zero_keeps_pythons_thresholds() -> None:
-    gc.unfreeze()
-    gc.set_threshold(700, 10, 10)
     with override_settings(SMS_GC_THRESHOLD=0):
         gc_tune()
     assert gc.get_threshold() == (700, 10, 10)
