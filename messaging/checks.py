@@ -33,6 +33,7 @@ def check_engines(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     from messaging.models import Engine
 
     problems: list[Any] = []
+    lease = gateway_settings()["LEASE_SECONDS"]
     try:
         engines = list(Engine.objects.filter(enabled=True))
     except DatabaseError:  # before the first migrate there is nothing to check
@@ -44,6 +45,16 @@ def check_engines(app_configs: Any = None, **kwargs: Any) -> list[Any]:
             problems.append(Error(f"Engine {engine.name!r} has no provider token.", id="sms.E002"))
         if engine.read_timeout <= 0 or engine.connect_timeout <= 0:
             problems.append(Error(f"Engine {engine.name!r} needs positive timeouts.", id="sms.E003"))
+        elif 2 * (engine.connect_timeout + engine.read_timeout + 1) > lease:
+            # A call starts only if it can end inside the claim's lease (messaging.transport): with calls
+            # this long, most claims would be given back unsent.
+            problems.append(
+                Error(
+                    f"Engine {engine.name!r}: twice its connect + read timeout (+1 s) must fit in "
+                    f"SMS_LEASE_SECONDS ({lease}).",
+                    id="sms.E005",
+                )
+            )
     if not engines:
         problems.append(Warning("No enabled engine: requests will fail.", id="sms.W001"))
     return problems

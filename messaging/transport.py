@@ -12,12 +12,16 @@ import atexit
 import os
 import queue
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aiohttp
 
-from providers.base import Message, ProviderAdapter, SendResult
+from providers.base import Message, Outcome, ProviderAdapter, SendResult
+
+# The error code of a call refused because it could not end before the claim's lease does.
+NOT_STARTED = "not_started"
 
 # What a finished call leaves for the thread that started it: its key and its result.
 Inbox = queue.SimpleQueue[tuple[int, SendResult | BaseException]]
@@ -29,6 +33,9 @@ class SendJob:
     message: Message
     engine_id: int
     max_in_flight: int
+    # The last moment (time.monotonic) the call may begin and still end, at its adapter's total timeout,
+    # before the claim's lease runs out; a call waiting for its engine's cap may reach it.
+    start_by: float = float("inf")
 
 
 class _Loop:
@@ -50,6 +57,9 @@ class _Loop:
         if limit is None:
             limit = self.limits[job.engine_id] = asyncio.Semaphore(max(1, job.max_in_flight))
         async with limit:
+            if time.monotonic() > job.start_by:
+                # Past this point another worker may take the request back and send it too: leave it alone.
+                return SendResult(Outcome.TRY_NEXT, error_code=NOT_STARTED, error_message="lease ending")
             return await job.adapter.send(session, job.message)
 
     async def close(self) -> None:

@@ -95,9 +95,11 @@ class ProviderAdapter(abc.ABC):
             raise ProviderConfigurationError(f"{self.kind}: timeouts must be positive")
         self.config = config
         self.api_url = api_url
+        # The longest a call through this adapter can take, from its start to its result.
+        self.max_call_seconds = config.connect_timeout + config.read_timeout + _TOTAL_TIMEOUT_MARGIN
         # Built once: an adapter serves every send of its engine, and this was a measurable share of each.
         self.timeout = aiohttp.ClientTimeout(
-            total=config.connect_timeout + config.read_timeout + _TOTAL_TIMEOUT_MARGIN,
+            total=self.max_call_seconds,
             # ``connect`` also bounds DNS and the pool wait, which ``sock_connect`` alone does not.
             connect=config.connect_timeout,
             sock_connect=config.connect_timeout,

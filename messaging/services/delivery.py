@@ -35,7 +35,7 @@ from messaging import breaker, events
 from messaging.models import Attempt, Engine, TemplatesEngine, VerifyRequests
 from messaging.publishing import publish_requests
 from messaging.rowwrites import db_value, insert_many, update_each
-from messaging.transport import Inbox, SendJob, submit_many
+from messaging.transport import NOT_STARTED, Inbox, SendJob, submit_many
 from providers.base import EngineConfig, Message, Outcome, ProviderAdapter, SendResult
 from providers.exceptions import ProviderConfigurationError
 from providers.registry import get_adapter_class
@@ -51,6 +51,7 @@ class _Plan:
     request: VerifyRequests
     tokens: dict[str, str]
     routes: list[TemplatesEngine]
+    lease_ends: float  # time.monotonic() when the claim's lease runs out
     tries: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -179,7 +180,14 @@ def _job(plan: _Plan, route: TemplatesEngine) -> SendJob:
     adapter = _adapter(engine.kind, engine.api_url, engine.provider_token, engine.connect_timeout, engine.read_timeout)
     params = {route.token_keys.get(name, name): value for name, value in plan.tokens.items()}
     message = Message(phone=plan.request.phone, template_code=route.template_code, params=params)
-    return SendJob(adapter=adapter, message=message, engine_id=engine.id, max_in_flight=engine.max_in_flight)
+    return SendJob(
+        adapter=adapter,
+        message=message,
+        engine_id=engine.id,
+        max_in_flight=engine.max_in_flight,
+        # No call may outlive the lease, whatever holds the pump up (no hard time limit in the solo pool).
+        start_by=plan.lease_ends - adapter.max_call_seconds,
+    )
 
 
 class Dispatcher:
@@ -201,14 +209,17 @@ class Dispatcher:
         return len(self._in_flight)
 
     def start(self, claimed: list[VerifyRequests]) -> None:
-        now = timezone.now()
+        now, clock = timezone.now(), time.monotonic()
         routes = _routes_by_template({request.template_id for request in claimed})
         plans: list[_Plan] = []
         for request in claimed:
             if request.send_before and now >= request.send_before:
                 _finish(request, flag=Flag.FAILED, error="expired before it could be sent")
                 continue
-            plans.append(_Plan(request, unseal(request.token_value), list(routes.get(request.template_id, []))))
+            assert request.lease_expires_at is not None  # a claimed request holds a lease
+            lease_ends = clock + (request.lease_expires_at - now).total_seconds()
+            tokens = unseal(request.token_value)
+            plans.append(_Plan(request, tokens, list(routes.get(request.template_id, [])), lease_ends))
         self._advance(plans)
 
     def poll(self, timeout: float | None, *, gather: bool = False) -> int:
@@ -236,12 +247,18 @@ class Dispatcher:
             except queue.Empty:
                 break
         retry: list[_Plan] = []
+        released: list[_Plan] = []
         attempts: list[Attempt] = []
         endings: list[_Ending] = []
         health: dict[int, list[bool]] = {}
         for key, outcome in done:
             plan, route, attempt = self._in_flight.pop(key)
             result = _result_of(outcome)
+            if result.error_code == NOT_STARTED:
+                attempt.outcome, attempt.error_message = Attempt.Outcome.SKIPPED, "not started: the lease was ending"
+                attempts.append(attempt)
+                released.append(plan)
+                continue
             plan.tries += 1
             _apply_result(attempt, result)
             attempts.append(attempt)
@@ -260,6 +277,7 @@ class Dispatcher:
         with transaction.atomic():
             update_each(Attempt, [(_attempt_result(attempt), {"id": attempt.id}) for attempt in attempts])
             _finish_many(endings)
+        _release(released)
         _record_health(health)
         self._advance(retry)
         return len(done)
@@ -472,6 +490,27 @@ def _end_round(plan: _Plan) -> None:
         )
         if updated:
             publish_requests([request.id], countdown=delay)
+
+
+def _release(plans: list[_Plan]) -> None:
+    """Give back requests whose lease ran short before their next call: due again at once, this round
+    not counted, so a fresh claim (with a fresh lease) sends them."""
+    now = timezone.now()
+    for plan in plans:
+        request = plan.request
+        with transaction.atomic():
+            updated = VerifyRequests.objects.filter(
+                id=request.id, flag=Flag.SENDING, lease_token=request.lease_token
+            ).update(
+                flag=Flag.PENDING,
+                tries=F("tries") + plan.tries,
+                next_attempt_at=now,
+                lease_token=None,
+                lease_expires_at=None,
+                updated_at=now,
+            )
+            if updated:
+                publish_requests([request.id])
 
 
 def _backoff(rounds: int) -> float:

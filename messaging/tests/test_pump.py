@@ -161,3 +161,29 @@ def test_between_claims_results_are_gathered_and_written_together(gateway, api_c
     assert dispatcher.poll(timeout=5, gather=True) == 6
     assert writes == [6, 6]  # one write of the six attempts, one of the six outcomes
     assert set(VerifyRequests.objects.values_list("flag", flat=True)) == {Flag.DONE}
+
+
+def test_a_claim_whose_lease_is_too_short_for_a_call_is_given_back_unsent(gateway, api_client_key, settings):
+    from messaging.models import Attempt
+    from messaging.services.delivery import Dispatcher, requests_claim_due
+
+    # The engines' calls take up to 1 s connect + 0.8 s read + 1 s margin: longer than this lease.
+    settings.SMS_GATEWAY = {**settings.SMS_GATEWAY, "LEASE_SECONDS": 2}
+    request = new_request(api_client_key[0])
+    dispatcher = Dispatcher()
+    dispatcher.start(requests_claim_due(limit=10))
+    dispatcher.run_until_idle()
+
+    assert gateway.received("smsir") == [] and gateway.received("kavenegar") == []
+    request.refresh_from_db()
+    assert (request.flag, request.lease_token, request.rounds, request.tries) == (Flag.PENDING, None, 0, 0)
+    [attempt] = Attempt.objects.filter(request=request)
+    assert (attempt.engine.name, attempt.outcome) == ("smsir", Attempt.Outcome.SKIPPED)
+    assert "not started" in attempt.error_message
+
+    # Given back due at once: a claim with a lease long enough sends it.
+    settings.SMS_GATEWAY = {**settings.SMS_GATEWAY, "LEASE_SECONDS": 120, "PUMP_IDLE_EXIT_SECONDS": 0.2}
+    assert pump.requests_pump(budget_seconds=10) == 1
+    request.refresh_from_db()
+    assert (request.flag, request.system.name, request.tries) == (Flag.DONE, "smsir", 1)
+    assert len(gateway.received("smsir")) == 1

@@ -37,3 +37,13 @@ def test_a_lease_shorter_than_the_task_time_limit_is_a_startup_error(settings):
     assert check_lease() == []
     settings.SMS_GATEWAY = {**settings.SMS_GATEWAY, "LEASE_SECONDS": settings.CELERY_TASK_TIME_LIMIT}
     assert [error.id for error in check_lease()] == ["sms.E004"]
+
+
+def test_an_engine_whose_calls_cannot_fit_twice_in_the_lease_is_a_startup_error(settings):
+    from messaging.checks import check_engines
+    from messaging.tests.factories import make_engine
+
+    make_engine(name="slow", connect_timeout=5, read_timeout=40)
+    assert [error.id for error in check_engines()] == []
+    settings.SMS_GATEWAY = {**settings.SMS_GATEWAY, "LEASE_SECONDS": 90}
+    assert [error.id for error in check_engines()] == ["sms.E005"]

@@ -340,20 +340,22 @@ class Stack:
         args += ["--threads", "4", "--timeout", "30", "--graceful-timeout", "3"]
         return self._service("api", args, ready="Booting worker")
 
-    def worker(self, concurrency: int = 4) -> Service:
+    def worker(self, concurrency: int = 4, pool: str = "") -> Service:
+        """A Celery worker; ``pool`` "" is the project's default (solo, where ``concurrency`` has no effect)."""
         name = f"faults-{uuid.uuid4().hex[:8]}@%h"
         args = ["-m", "celery", "-A", "smsproject", "worker", "-l", "INFO", f"--concurrency={concurrency}"]
         args += ["--without-gossip", "--without-mingle", "--without-heartbeat", "-n", name]
-        return self._service("worker", args, ready="ready.")
+        # Through the setting: Celery lets a configured pool win over ``--pool=prefork`` (its CLI default).
+        return self._service("worker", args, ready="ready.", env={"CELERY_WORKER_POOL": pool} if pool else None)
 
     def beat(self) -> Service:
         pidfile = self.dir / f"beat-{uuid.uuid4().hex[:8]}.pid"
         args = ["-m", "celery", "-A", "smsproject", "beat", "-l", "INFO", f"--pidfile={pidfile}"]
         return self._service("beat", args, ready="beat: Starting")
 
-    def _service(self, name: str, args: list[str], ready: str) -> Service:
+    def _service(self, name: str, args: list[str], ready: str, env: dict[str, str] | None = None) -> Service:
         log = self.dir / f"{name}-{len(self.services)}.log"
-        service = Service(name, args, self.env, log, ready)
+        service = Service(name, args, {**self.env, **(env or {})}, log, ready)
         service.start()
         self.services.append(service)
         return service

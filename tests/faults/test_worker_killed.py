@@ -42,7 +42,7 @@ def test_sigkill_of_one_pool_child_during_a_provider_call_ends_the_row_without_a
     stack = make_stack()
     stack.api()
     stack.beat()
-    worker = stack.worker(concurrency=1)
+    worker = stack.worker(concurrency=1, pool="prefork")  # the prefork pool, still a supported choice
     stack.sim.fault("smsir", "latency", latency_ms=5000, fail_first=1)
 
     reply = stack.post()
