@@ -376,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workers",
         type=int,
-        default=int(os.environ.get("BENCH_WORKERS", "2")),
+        default=int(os.environ.get("BENCH_WORKERS", "1")),
         help="gateway worker processes, each running BENCH_WORKER_CMD (env BENCH_WORKERS)",
     )
     parser.add_argument("--out", type=Path, default=None, help="JSON path (default bench/results/<timestamp>.json)")

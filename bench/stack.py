@@ -26,8 +26,7 @@ VENV_BIN = ROOT / ".venv" / "bin"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_DATABASE = "sms_bench"
 REDIS_URL = "redis://127.0.0.1:6379/13"
-# The project's default pool (solo): one process per worker; the runner starts one per core (BENCH_WORKERS).
-DEFAULT_WORKER_CMD = "celery -A smsproject worker -l WARNING"
+DEFAULT_WORKER_CMD = "celery -A smsproject worker -l WARNING --concurrency=1"
 BEAT_CMD = "celery -A smsproject beat -l WARNING --scheduler django_celery_beat.schedulers:DatabaseScheduler"
 SEED_WORKER_CMD = "celery -A bench.seed worker -l WARNING --concurrency=1 --pool=prefork"
 # Sends in flight per worker process (pump and engines): the RSS target is stated at 1,000 in flight; a

@@ -189,13 +189,10 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# The solo pool by default: sending is asynchronous inside the process (the pump keeps up to
-# SMS_PUMP_MAX_IN_FLIGHT calls in flight on one event loop), so a worker needs one process, and prefork's
-# parent would hold a second copy of the project (a prefork worker of one child: 238 MB; solo: ~137 MB).
-# Run one worker per core. Solo enforces no task time limit: no provider call starts unless it can end
-# inside its claim's lease (messaging.transport), which is what the time limit guarded.
-# Measured (docs/benchmark.md, session 6): two solo workers, 275 MB together at 1,558 in flight.
-CELERY_WORKER_POOL = os.environ.get("CELERY_WORKER_POOL") or "solo"
+# Prefork, one child: its parent kills a child stuck past the task time limit and starts a new one. The
+# solo pool (two solo workers: 0.48-0.53 of the bare client at 0 ms against 0.39-0.41, 275 MB) has no such
+# watchdog, and one solo worker stalled in the whole-worker SIGKILL fault test (docs/benchmark.md, session 6).
+CELERY_WORKER_POOL = os.environ.get("CELERY_WORKER_POOL") or "prefork"
 CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 1)
 # Allocations between the garbage collector's young-generation passes in gunicorn and Celery workers
 # (common.runtime.gc_tune; Python's default is 700). 0 keeps Python's default.
