@@ -475,21 +475,7 @@ def _end_round(plan: _Plan) -> None:
     if rounds >= gateway["MAX_ROUNDS"] or out_of_time or not plan.errors:
         _finish(request, flag=Flag.FAILED, tries=plan.tries, error=error)
         return
-    with transaction.atomic():
-        updated = VerifyRequests.objects.filter(
-            id=request.id, flag=Flag.SENDING, lease_token=request.lease_token
-        ).update(
-            flag=Flag.PENDING,
-            tries=F("tries") + plan.tries,
-            rounds=rounds,
-            last_error=error,
-            next_attempt_at=now + timedelta(seconds=delay),
-            lease_token=None,
-            lease_expires_at=None,
-            updated_at=now,
-        )
-        if updated:
-            publish_requests([request.id], countdown=delay)
+    _requeue(plan, now, delay, rounds=rounds, last_error=error)
 
 
 def _release(plans: list[_Plan]) -> None:
@@ -497,20 +483,26 @@ def _release(plans: list[_Plan]) -> None:
     not counted, so a fresh claim (with a fresh lease) sends them."""
     now = timezone.now()
     for plan in plans:
-        request = plan.request
-        with transaction.atomic():
-            updated = VerifyRequests.objects.filter(
-                id=request.id, flag=Flag.SENDING, lease_token=request.lease_token
-            ).update(
-                flag=Flag.PENDING,
-                tries=F("tries") + plan.tries,
-                next_attempt_at=now,
-                lease_token=None,
-                lease_expires_at=None,
-                updated_at=now,
-            )
-            if updated:
-                publish_requests([request.id])
+        _requeue(plan, now, 0.0)
+
+
+def _requeue(plan: _Plan, now: datetime, delay: float, **fields: Any) -> None:
+    """Put a request we hold back to ``PENDING``, due after ``delay``, and publish it (lease holder only)."""
+    request = plan.request
+    with transaction.atomic():
+        updated = VerifyRequests.objects.filter(
+            id=request.id, flag=Flag.SENDING, lease_token=request.lease_token
+        ).update(
+            flag=Flag.PENDING,
+            tries=F("tries") + plan.tries,
+            next_attempt_at=now + timedelta(seconds=delay),
+            lease_token=None,
+            lease_expires_at=None,
+            updated_at=now,
+            **fields,
+        )
+        if updated:
+            publish_requests([request.id], countdown=delay)
 
 
 def _backoff(rounds: int) -> float:
