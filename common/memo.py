@@ -41,6 +41,9 @@ class Memo(Generic[K, V]):
         self._entries[key] = (time.monotonic() if seen_at is None else seen_at, value)
         return value
 
+    def forget(self, key: K) -> None:
+        self._entries.pop(key, None)
+
     def clear(self) -> None:
         self._entries.clear()
 

@@ -34,7 +34,7 @@ from common.sealing import unseal
 from messaging import breaker, events
 from messaging.models import Attempt, Engine, TemplatesEngine, VerifyRequests
 from messaging.publishing import publish_requests
-from messaging.rowwrites import db_value, insert_many, update_each
+from messaging.rowwrites import db_value, fetch_models, insert_many, update_each
 from messaging.transport import NOT_STARTED, Inbox, SendJob, submit_many
 from providers.base import EngineConfig, Message, Outcome, ProviderAdapter, SendResult
 from providers.exceptions import ProviderConfigurationError
@@ -101,8 +101,7 @@ def requests_claim_due(*, limit: int, now: datetime | None = None) -> list[Verif
         db_value(VerifyRequests, "next_attempt_at", now),
         limit,
     ]
-    # raw() applies each field's converters (SQLite hands back text for dates and UUIDs).
-    return list(VerifyRequests.objects.raw(sql, params))
+    return fetch_models(VerifyRequests, sql, params)
 
 
 def requests_deliver(*, request_ids: Sequence[int]) -> None:

@@ -100,3 +100,30 @@ def test_a_naive_datetime_among_many_rows_is_still_prepared_by_its_field(gateway
 
     stored = sorted(Attempt.objects.filter(request=request).values_list("created_at", flat=True))
     assert stored == sorted([aware, aware, timezone.make_aware(naive)])
+
+
+def test_fetch_models_gives_what_the_orm_would_for_every_field(gateway, api_client_key):
+    from django.db import connection
+
+    from messaging.rowwrites import fetch_models
+
+    stored = new_request(
+        api_client_key[0], flag="SENDING", lease_token=uuid.uuid4(), lease_expires_at=timezone.now(), send_before=None
+    )
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in VerifyRequests._meta.concrete_fields)
+    table = connection.ops.quote_name(VerifyRequests._meta.db_table)
+
+    (fetched,) = fetch_models(VerifyRequests, f"SELECT {columns} FROM {table} WHERE id = %s", [stored.id])
+
+    expected = VerifyRequests.objects.get(id=stored.id)
+    for field in VerifyRequests._meta.concrete_fields:
+        assert getattr(fetched, field.attname) == getattr(expected, field.attname), field.name
+    assert fetched.lease_expires_at.utcoffset().total_seconds() == 0
+    assert fetched._state.adding is False
+
+
+def test_awkward_text_survives_a_many_row_write(gateway, api_client_key):
+    requests = [new_request(api_client_key[0]) for _ in range(3)]
+    texts = ['say "hi", {now}', "back\\slash NULL", ""]
+    update_each(VerifyRequests, [({"last_error": text}, {"id": r.id}) for r, text in zip(requests, texts, strict=True)])
+    assert [VerifyRequests.objects.get(id=r.id).last_error for r in requests] == texts

@@ -416,8 +416,21 @@ class Stack:
         try:
             wait_for(settled, timeout=timeout, interval=0.5, message="every request to end")
         except AssertionError as exc:
-            raise AssertionError(f"{exc}: {dict(self.flags())}") from None
+            raise AssertionError(f"{exc}: {dict(self.flags())}\n{self.diagnosis()}") from None
         return self.flags()
+
+    def diagnosis(self, lines: int = 12) -> str:
+        """What CI shows of a stuck stack: the broker's queue and the end of each service's log."""
+        parts = []
+        try:
+            client = redis.Redis(host="127.0.0.1", port=self.redis.port, socket_timeout=1, socket_connect_timeout=1)
+            parts.append(f"redis: celery queue={client.llen('celery')} unacked={client.hlen('unacked')}")
+        except redis.RedisError as exc:
+            parts.append(f"redis: {type(exc).__name__}")
+        for service in self.services:
+            tail = service.log.read_text(errors="replace").splitlines()[-lines:] if service.log.exists() else []
+            parts.append(f"--- {service.log.name} (last {len(tail)} lines)\n" + "\n".join(tail))
+        return "\n".join(parts)
 
     def summary(self, test: str, note: str = "") -> Summary:
         """Count duplicates: more than one call for the same request through the same provider."""
