@@ -34,7 +34,7 @@ from common.sealing import unseal
 from messaging import breaker, events
 from messaging.models import Attempt, Engine, TemplatesEngine, VerifyRequests
 from messaging.publishing import publish_requests
-from messaging.rowwrites import db_value, fetch_models, insert_many, update_each
+from messaging.rowwrites import build, db_value, fetch_models, insert_many, update_each
 from messaging.transport import NOT_STARTED, Inbox, SendJob, submit_many
 from providers.base import EngineConfig, Message, Outcome, ProviderAdapter, SendResult
 from providers.exceptions import ProviderConfigurationError
@@ -291,12 +291,13 @@ class Dispatcher:
         skipped: list[Attempt] = []
         exhausted: list[_Plan] = []
         gate = _Gate()
+        now = timezone.now()
         for plan in plans:
-            route = _next_open_route(plan, skipped, gate)
+            route = _next_open_route(plan, skipped, gate, now)
             if route is None:
                 exhausted.append(plan)
             else:
-                started.append((plan, route, _attempt(plan, route, Attempt.Outcome.IN_FLIGHT)))
+                started.append((plan, route, _attempt(plan, route, Attempt.Outcome.IN_FLIGHT, now)))
         # The attempt rows exist before the calls do, so a crash mid-call leaves a trace to reclaim.
         insert_many(skipped + [attempt for _, _, attempt in started])
         keyed = []
@@ -350,23 +351,32 @@ def _record_health(health: dict[int, list[bool]]) -> None:
             breaker.breaker_record(engine_id, healthy=healthy)
 
 
-def _next_open_route(plan: _Plan, skipped: list[Attempt], gate: _Gate) -> TemplatesEngine | None:
+def _next_open_route(plan: _Plan, skipped: list[Attempt], gate: _Gate, now: datetime) -> TemplatesEngine | None:
     while (route := plan.next_route()) is not None:
         if gate.allows(route.engine_id):
             return route
-        attempt = _attempt(plan, route, Attempt.Outcome.SKIPPED)
+        attempt = _attempt(plan, route, Attempt.Outcome.SKIPPED, now)
         attempt.error_message = "skipped: breaker open"
         skipped.append(attempt)
         plan.errors.append(f"{route.engine.name}: breaker open")
     return None
 
 
-def _attempt(plan: _Plan, route: TemplatesEngine, outcome: str) -> Attempt:
-    return Attempt(
-        request_id=plan.request.id,
-        engine_id=route.engine_id,
-        round=plan.request.rounds + 1,
-        outcome=outcome,
+def _attempt(plan: _Plan, route: TemplatesEngine, outcome: str, now: datetime) -> Attempt:
+    return build(
+        Attempt,
+        {
+            "id": None,
+            "request_id": plan.request.id,
+            "engine_id": route.engine_id,
+            "round": plan.request.rounds + 1,
+            "outcome": outcome,
+            "error_code": "",
+            "error_message": "",
+            "http_status": None,
+            "latency_ms": None,
+            "created_at": now,
+        },
     )
 
 

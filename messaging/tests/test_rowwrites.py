@@ -127,3 +127,22 @@ def test_awkward_text_survives_a_many_row_write(gateway, api_client_key):
     texts = ['say "hi", {now}', "back\\slash NULL", ""]
     update_each(VerifyRequests, [({"last_error": text}, {"id": r.id}) for r, text in zip(requests, texts, strict=True)])
     assert [VerifyRequests.objects.get(id=r.id).last_error for r in requests] == texts
+
+
+def test_build_makes_instances_the_orm_treats_as_its_own(gateway, api_client_key):
+    from messaging.rowwrites import build
+
+    request = new_request(api_client_key[0])
+    engine = Engine.objects.first()
+    values = {field.attname: None for field in Attempt._meta.concrete_fields}
+    values.update(request_id=request.id, engine_id=engine.id, round=1, outcome="sent", error_code="", error_message="")
+    values["created_at"] = timezone.now()
+    new = build(Attempt, values)
+    assert new._state.adding
+    new.save()  # an INSERT: it is new
+
+    loaded = build(Attempt, {**values, "id": new.id, "outcome": "failed"}, db="default")
+    assert not loaded._state.adding
+    loaded.save(update_fields=["outcome"])  # an UPDATE of the row it names
+    assert Attempt.objects.get(id=new.id).outcome == "failed"
+    assert loaded.request == request and loaded.engine == engine
