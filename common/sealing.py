@@ -19,6 +19,8 @@ from typing import Any
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.ciphers.aead import AESGCMSIV
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from common.conf import gateway_settings
 
@@ -41,9 +43,28 @@ def _secret() -> str:
     return str(gateway_settings()["TOKEN_SEAL_KEY"] or settings.SECRET_KEY)
 
 
+# The key in use, kept until a setting it comes from changes: reading two settings through Django's
+# lazy settings object cost more than opening the seal (a pump opens one per SMS).
+_current: AESGCMSIV | None = None
+
+
+@receiver(setting_changed)
+def _forget_key(*, setting: str, **_: Any) -> None:
+    global _current
+    if setting in ("SECRET_KEY", "SMS_GATEWAY"):
+        _current = None
+
+
+def _key() -> AESGCMSIV:
+    global _current
+    if _current is None:
+        _current = _aead(_secret())
+    return _current
+
+
 def seal(value: Any) -> str:
     nonce = os.urandom(_NONCE_BYTES)
-    sealed = _aead(_secret()).encrypt(nonce, json.dumps(value, separators=(",", ":")).encode(), None)
+    sealed = _key().encrypt(nonce, json.dumps(value, separators=(",", ":")).encode(), None)
     return _PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
 
 
@@ -51,4 +72,4 @@ def unseal(token: str) -> Any:
     if not token.startswith(_PREFIX):
         return json.loads(_fernet(_secret()).decrypt(token.encode()))
     raw = base64.urlsafe_b64decode(token[len(_PREFIX) :])
-    return json.loads(_aead(_secret()).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], None))
+    return json.loads(_key().decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], None))
