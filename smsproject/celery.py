@@ -5,7 +5,10 @@ import os
 from celery import Celery
 from celery.signals import worker_init, worker_process_init
 
+from smsproject.kombu_fixes import patch_redis_channel_close
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsproject.settings")
+patch_redis_channel_close()  # a worker must survive Redis stopping mid-task: see the module
 
 app = Celery("smsproject")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 
 from tests.faults.stack import Reply, Stack
+from tests.processes import wait_for
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(300)]
 
@@ -36,6 +37,36 @@ def test_redis_down_while_accepting_then_back_delivers_everything_once(make_stac
     summary = stack.summary("redis_down_at_accept", note=f"slowest_202={slowest:.2f}s")
     assert summary.done == 200
     sent_once_each(stack, 200)
+
+
+def test_redis_stopping_while_a_task_runs_does_not_end_the_worker(make_stack):
+    # kombu 5.7's Redis transport ended the worker here ("Unrecoverable error", smsproject/kombu_fixes.py):
+    # a task holding an unacked message while Redis goes away.
+    stack = make_stack()
+    stack.api()
+    worker = stack.worker(concurrency=4)
+    stack.beat()
+    for provider in ("smsir", "kavenegar"):
+        stack.sim.fault(provider, "latency", latency_ms=1500)
+    replies = stack.post_many(4, threads=4)
+    wait_for(lambda: "messaging.deliver_" in worker.log.read_text(), timeout=10, interval=0.01, message="a task")
+    time.sleep(0.2)  # the task is running: its message is not acknowledged yet
+    stack.redis.stop()
+    replies += stack.post_many(30, threads=4)
+    stack.redis.start()
+    for provider in ("smsir", "kavenegar"):
+        stack.sim.fault(provider, "ok")
+    stack.wait_all_final(34, timeout=90)
+    replies += stack.post_many(10, threads=2)  # delivered only if the worker still consumes
+    stack.wait_all_final(44, timeout=60)
+
+    log = worker.log.read_text()
+    assert worker.process is not None and worker.process.poll() is None
+    assert "Unrecoverable error" not in log
+    assert [reply.status for reply in replies] == [202] * 44
+    summary = stack.summary("redis_stopped_mid_task", note=f"restored_unacked={log.count('Restoring')}")
+    assert summary.done == 44
+    sent_once_each(stack, 44)
 
 
 def test_redis_restarted_empty_loses_no_request_and_the_worker_reconnects(make_stack):
