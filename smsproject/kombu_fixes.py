@@ -35,5 +35,5 @@ def patch_redis_channel_close() -> bool:
         original(self)
 
     close._sms_patched = True  # type: ignore[attr-defined]
-    channel.close = close
+    channel.close = close  # type: ignore[method-assign]
     return True
