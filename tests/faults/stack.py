@@ -429,7 +429,9 @@ class Stack:
             parts.append(f"redis: {type(exc).__name__}")
         for service in self.services:
             tail = service.log.read_text(errors="replace").splitlines()[-lines:] if service.log.exists() else []
-            parts.append(f"--- {service.log.name} (last {len(tail)} lines)\n" + "\n".join(tail))
+            code = service.process.poll() if service.process else None
+            state = "running" if service.process and code is None else f"exited with {code}"
+            parts.append(f"--- {service.log.name}, {state} (last {len(tail)} lines)\n" + "\n".join(tail))
         return "\n".join(parts)
 
     def summary(self, test: str, note: str = "") -> Summary:
