@@ -14,7 +14,7 @@ import argparse
 import os
 import time
 
-from bench.stack import PG_ADMIN_URL, ROOT
+from bench.stack import ROOT, UNREACHED_RATE_LIMITS, pg_database
 
 DATABASE = "sms_bench_overhead"
 REDIS = "redis://127.0.0.1:6379/11"
@@ -32,15 +32,10 @@ def _configure() -> None:
             "CACHE_URL": REDIS,
             "CELERY_BROKER_URL": REDIS,
             "SENTRY_DSN": "",
+            **UNREACHED_RATE_LIMITS,
         }
     )
-    for scope in ("PHONE", "PREFIX", "CLIENT", "IP"):
-        os.environ[f"SMS_RATE_LIMIT_{scope}"] = "1000000000/60"
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {DATABASE}")
+    pg_database("create", DATABASE)
     import django
 
     django.setup()

@@ -47,6 +47,10 @@ def closed_port() -> int:
     return free_port()
 
 
+# The limits stay on, so their cost is measured, but no benchmark load ever reaches them.
+UNREACHED_RATE_LIMITS = {f"SMS_RATE_LIMIT_{scope}": "1000000000/60" for scope in ("PHONE", "PREFIX", "CLIENT", "IP")}
+
+
 def stack_env(setup: str, data_dir: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in INHERITED}
     env.update(
@@ -63,9 +67,7 @@ def stack_env(setup: str, data_dir: Path) -> dict[str, str]:
         }
     )
     env.setdefault("SMS_PUMP_MAX_IN_FLIGHT", str(MAX_IN_FLIGHT))
-    # The limits stay on, so their cost is measured, but no benchmark load ever reaches them.
-    for scope in ("PHONE", "PREFIX", "CLIENT", "IP"):
-        env[f"SMS_RATE_LIMIT_{scope}"] = "1000000000/60"
+    env.update(UNREACHED_RATE_LIMITS)
     if setup == "pg":
         env.update(
             {
@@ -77,13 +79,13 @@ def stack_env(setup: str, data_dir: Path) -> dict[str, str]:
     return env
 
 
-def pg_database(action: str) -> None:
+def pg_database(action: str, name: str = PG_DATABASE) -> None:
     import psycopg
 
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         if action == "create":
-            connection.execute(f"CREATE DATABASE {PG_DATABASE}")
+            connection.execute(f"CREATE DATABASE {name}")
 
 
 # Any number, the same in every checkout: two runs on one server would drop each other's database.

@@ -28,7 +28,6 @@ _PREFIX = "s1:"
 _NONCE_BYTES = 12
 
 
-@lru_cache(maxsize=4)
 def _aead(secret: str) -> AESGCMSIV:
     return AESGCMSIV(hashlib.sha256(b"sms-gateway token seal v1\x00" + secret.encode()).digest())
 
