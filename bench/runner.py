@@ -18,12 +18,13 @@ from typing import Any
 from bench import stack
 from bench.cases import Case, cases_select
 from bench.loadgen import e164, phone
-from bench.metrics import round_metrics
+from bench.metrics import disk_figures, round_metrics
 
 RESULTS = stack.ROOT / "bench" / "results"
 WARMUP_PHONE = "09190000000"  # outside the generator's 0912 range
 RSS_INTERVAL = 0.1
 QUEUE_INTERVAL = 0.5
+DISK_INTERVAL = 0.02
 # Each case's generator gets its own block of phone numbers, so no number is ever used twice in a run.
 PHONE_BLOCK = 200_000
 
@@ -198,7 +199,10 @@ class Bench:
             RSS_INTERVAL,
         )
         queue = stack.Sampler(self.queue_depth, QUEUE_INTERVAL) if case.target == "api" else None
-        for sampler in (rss, queue):
+        # Open-loop cases judge a latency tail: sample the disk every commit waits for beside them.
+        probe = stack.DiskProbe(self.data_dir) if case.rate else None
+        disk = stack.Sampler(probe, DISK_INTERVAL) if probe else None
+        for sampler in (rss, queue, disk):
             if sampler:
                 sampler.start()
         started = time.time()
@@ -215,6 +219,9 @@ class Bench:
         cpu.update({"loadgen": loadgen_cpu, "wall": time.time() - started})
         rss_samples = rss.stop()
         queue_samples = queue.stop() if queue else []
+        disk_samples = disk.stop() if disk else []
+        if probe:
+            probe.close()
         received = self.sim.received()
         metrics = round_metrics(
             records=generated["records"],
@@ -225,6 +232,7 @@ class Bench:
             backlog=case.backlog,
         )
         metrics.update(self.final_states(metrics) if case.target == "api" else {})
+        metrics.update(disk_figures(generated["records"], disk_samples) if disk else {})
         peaks = [sample for _, sample in rss_samples if isinstance(sample, dict)]
         metrics.update(
             {

@@ -317,5 +317,29 @@ class Sampler(threading.Thread):
         return self.samples
 
 
+class DiskProbe:
+    """The time of one 8 kB write + ``fdatasync`` in ``directory``: what every commit waits for.
+
+    Every accepted request waits for PostgreSQL's WAL flush (or SQLite's), so when the disk stalls every
+    answer waits with it. Sampled beside an open-loop case, it tells a stall of the machine's disk from
+    a slow request path. The file is rewritten in place, so the probe adds one small write per sample.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / "disk-probe"
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+        self.block = b"\0" * 8192
+
+    def __call__(self) -> float:
+        started = time.perf_counter()
+        os.pwrite(self.fd, self.block, 0)
+        os.fdatasync(self.fd)
+        return (time.perf_counter() - started) * 1000
+
+    def close(self) -> None:
+        os.close(self.fd)
+        self.path.unlink(missing_ok=True)
+
+
 def temp_data_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="sms-bench-"))
