@@ -87,17 +87,17 @@ def round_metrics(
     return result
 
 
-# An 8 kB fdatasync takes about 0.3 ms here when the disk is well (p99 ~1-3 ms); 20 ms is a stall.
+# A commit (or an 8 kB fdatasync) takes well under a millisecond here when the disk is well; 20 ms is a stall.
 STALL_MS = 20.0
 SLOW_MS = 50.0  # the accept p99 target
 
 
-def disk_figures(records: list[list[Any]], samples: list[tuple[float, Any]]) -> dict[str, Any]:
-    """What the disk probe saw during a round, and which accepted requests waited through a stall.
+def commit_figures(records: list[list[Any]], samples: list[tuple[float, Any]]) -> dict[str, Any]:
+    """What the commit probe saw during a round, and which accepted requests waited through a stall.
 
-    ``samples`` are (wall time when the write + fdatasync ended, its ms). A request "waited through a
-    stall" when its wait [due, answered] overlaps one: every commit waits for the disk, so such a
-    request's latency says more about the disk than about the request path.
+    ``samples`` are (wall time when the probe's commit ended, its ms). A request "waited through a stall"
+    when its wait [due, answered] overlaps one: its own commit waited too, so its latency says more about
+    the database server than about the request path.
     """
     probes = [(end, ms) for end, ms in samples if isinstance(ms, float)]
     stalls: list[list[float]] = []
@@ -122,11 +122,11 @@ def disk_figures(records: list[list[Any]], samples: list[tuple[float, Any]]) -> 
             slow += 1
             slow_in_stall += in_stall
     return {
-        "fsync_ms": [ms for _, ms in probes],
-        "disk_stalls": len(stalls),
-        "disk_stall_seconds": sum(end - start for start, end in stalls),
+        "commit_ms": [ms for _, ms in probes],
+        "commit_stalls": len(stalls),
+        "commit_stall_seconds": sum(end - start for start, end in stalls),
         "accept_calm_ms": calm,
         "slow": slow,
         "slow_in_stall": slow_in_stall,
-        "disk_timeline": probes,
+        "commit_timeline": probes,
     }

@@ -18,13 +18,13 @@ from typing import Any
 from bench import stack
 from bench.cases import Case, cases_select
 from bench.loadgen import e164, phone
-from bench.metrics import disk_figures, round_metrics
+from bench.metrics import commit_figures, round_metrics
 
 RESULTS = stack.ROOT / "bench" / "results"
 WARMUP_PHONE = "09190000000"  # outside the generator's 0912 range
 RSS_INTERVAL = 0.1
 QUEUE_INTERVAL = 0.5
-DISK_INTERVAL = 0.02
+PROBE_INTERVAL = 0.02
 # Each case's generator gets its own block of phone numbers, so no number is ever used twice in a run.
 PHONE_BLOCK = 200_000
 
@@ -199,10 +199,10 @@ class Bench:
             RSS_INTERVAL,
         )
         queue = stack.Sampler(self.queue_depth, QUEUE_INTERVAL) if case.target == "api" else None
-        # Open-loop cases judge a latency tail: sample the disk every commit waits for beside them.
-        probe = stack.DiskProbe(self.data_dir) if case.rate else None
-        disk = stack.Sampler(probe, DISK_INTERVAL) if probe else None
-        for sampler in (rss, queue, disk):
+        # Open-loop cases judge a latency tail: sample the commit every accepted request waits for beside them.
+        probe = stack.CommitProbe(self.data_dir, self.env.get("DATABASE_URL")) if case.rate else None
+        probes = stack.Sampler(probe, PROBE_INTERVAL) if probe else None
+        for sampler in (rss, queue, probes):
             if sampler:
                 sampler.start()
         started = time.time()
@@ -219,7 +219,7 @@ class Bench:
         cpu.update({"loadgen": loadgen_cpu, "wall": time.time() - started})
         rss_samples = rss.stop()
         queue_samples = queue.stop() if queue else []
-        disk_samples = disk.stop() if disk else []
+        probe_samples = probes.stop() if probes else []
         if probe:
             probe.close()
         received = self.sim.received()
@@ -232,7 +232,7 @@ class Bench:
             backlog=case.backlog,
         )
         metrics.update(self.final_states(metrics) if case.target == "api" else {})
-        metrics.update(disk_figures(generated["records"], disk_samples) if disk else {})
+        metrics.update(commit_figures(generated["records"], probe_samples) if probes else {})
         peaks = [sample for _, sample in rss_samples if isinstance(sample, dict)]
         metrics.update(
             {

@@ -317,26 +317,38 @@ class Sampler(threading.Thread):
         return self.samples
 
 
-class DiskProbe:
-    """The time of one 8 kB write + ``fdatasync`` in ``directory``: what every commit waits for.
+class CommitProbe:
+    """The time of one commit, what every accepted request waits for before its 202.
 
-    Every accepted request waits for PostgreSQL's WAL flush (or SQLite's), so when the disk stalls every
-    answer waits with it. Sampled beside an open-loop case, it tells a stall of the machine's disk from
-    a slow request path. The file is rewritten in place, so the probe adds one small write per sample.
+    PostgreSQL: a one-row INSERT on a connection of its own to the bench database, so its commit waits for
+    the WAL flush like any accepted request's (a transaction that writes nothing would not flush). Embedded:
+    an 8 kB write + ``fdatasync`` in the data directory, SQLite's commit. Sampled beside an open-loop case,
+    it tells a stall of the database's commits from a slow request path.
     """
 
-    def __init__(self, directory: Path) -> None:
-        self.path = directory / "disk-probe"
+    def __init__(self, directory: Path, database_url: str | None) -> None:
+        self.connection: Any = None
+        if database_url:
+            import psycopg
+
+            self.connection = psycopg.connect(database_url.replace("postgres://", "postgresql://"), autocommit=True)
+            self.connection.execute("CREATE TABLE IF NOT EXISTS bench_commit_probe (at double precision)")
+        self.path = directory / "commit-probe"
         self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
         self.block = b"\0" * 8192
 
     def __call__(self) -> float:
         started = time.perf_counter()
-        os.pwrite(self.fd, self.block, 0)
-        os.fdatasync(self.fd)
+        if self.connection is not None:
+            self.connection.execute("INSERT INTO bench_commit_probe VALUES (%s)", [started])
+        else:
+            os.pwrite(self.fd, self.block, 0)
+            os.fdatasync(self.fd)
         return (time.perf_counter() - started) * 1000
 
     def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
         os.close(self.fd)
         self.path.unlink(missing_ok=True)
 

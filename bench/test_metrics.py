@@ -1,11 +1,11 @@
-"""The benchmark's own arithmetic: which answers waited through a disk stall."""
+"""The benchmark's own arithmetic: which answers waited through a commit stall."""
 
 from __future__ import annotations
 
-from bench.metrics import disk_figures
+from bench.metrics import commit_figures
 
 
-def test_disk_figures_split_answers_by_whether_they_waited_through_a_stall() -> None:
+def test_commit_figures_split_answers_by_whether_they_waited_through_a_stall() -> None:
     # Probes every 20 ms from t=100; one took 150 ms and ended at t=100.5: a stall over [100.35, 100.5].
     samples: list[tuple[float, object]] = [(100.0 + i * 0.02, 0.3) for i in range(50)]
     samples.append((100.5, 150.0))
@@ -17,16 +17,16 @@ def test_disk_figures_split_answers_by_whether_they_waited_through_a_stall() -> 
         ["0912", 100.70, 100.78, 202, 4],  # after it: 80 ms, slow, calm
         ["0912", 100.41, 100.42, 429, None],  # refused: not an accepted answer
     ]
-    figures = disk_figures(records, samples)
-    assert figures["disk_stalls"] == 1
-    assert round(figures["disk_stall_seconds"], 3) == 0.15
+    figures = commit_figures(records, samples)
+    assert figures["commit_stalls"] == 1
+    assert round(figures["commit_stall_seconds"], 3) == 0.15
     assert sorted(round(ms) for ms in figures["accept_calm_ms"]) == [40, 80]
     assert (figures["slow"], figures["slow_in_stall"]) == (3, 2)
-    assert len(figures["fsync_ms"]) == 51
+    assert len(figures["commit_ms"]) == 51
 
 
 def test_overlapping_stalls_merge_into_one() -> None:
     samples: list[tuple[float, object]] = [(10.10, 80.0), (10.12, 60.0), (11.0, 30.0)]
-    figures = disk_figures([["0912", 10.5, 10.51, 202, 1]], samples)
-    assert figures["disk_stalls"] == 2  # [10.02, 10.12] and [10.97, 11.0]
+    figures = commit_figures([["0912", 10.5, 10.51, 202, 1]], samples)
+    assert figures["commit_stalls"] == 2  # [10.02, 10.12] and [10.97, 11.0]
     assert figures["accept_calm_ms"] and figures["slow"] == 0
