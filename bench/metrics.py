@@ -89,6 +89,7 @@ def round_metrics(
 
 # A commit (or an 8 kB fdatasync) takes well under a millisecond here when the disk is well; 20 ms is a stall.
 STALL_MS = 20.0
+PROBE_INTERVAL = 0.02  # seconds between two commits of the probe
 SLOW_MS = 50.0  # the accept p99 target
 
 

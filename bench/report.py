@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.cases import CASES, Case
-from bench.metrics import SLOW_MS, STALL_MS, percentile
+from bench.metrics import PROBE_INTERVAL, SLOW_MS, STALL_MS, percentile
 
 MB = 1.0
 
@@ -149,11 +149,11 @@ def targets(summary: dict[str, dict[str, Any]], ratios: dict[str, float]) -> lis
         passed = None if math.isnan(value) else (value >= limit if op == ">=" else value <= limit)
         judged.append({"target": name, "value": value, "limit": limit, "unit": unit, "pass": passed, "note": ""})
     for item, case in zip(judged[1:3], ("open200_0ms", "open200_200ms"), strict=True):
-        disk = summary.get(case, {}).get("commit")
-        if disk:  # the verdict stays on every request; the note says how much of the tail commit stalls explain
+        probe = summary.get(case, {}).get("commit")
+        if probe:  # the verdict stays on every request; the note says how much of the tail commit stalls explain
             item["note"] = (
-                f"{_fmt(disk['accept_p99_outside_stalls_ms'], 1)} ms outside {disk['stalls']} commit stall(s); "
-                f"commit max {_fmt(disk['commit_max_ms'], 0)} ms"
+                f"{_fmt(probe['accept_p99_outside_stalls_ms'], 1)} ms outside {probe['stalls']} commit stall(s); "
+                f"commit max {_fmt(probe['commit_max_ms'], 0)} ms"
             )
     in_flight = get("deliver_200ms", "peak_in_flight")
     rss = get("deliver_200ms", "worker_peak_rss_mb")
@@ -214,13 +214,13 @@ COLUMNS: list[tuple[str, str, int]] = [
 
 
 def _commit_line(name: str, row: dict[str, Any]) -> str:
-    disk = row["commit"]
+    probe = row["commit"]
     rounds = ", ".join(_fmt(run["accept_p99_ms"], 1) for run in row["per_round"])
     return (
-        f"  {name}: commit p50 {_fmt(disk['commit_p50_ms'], 2)} p99 {_fmt(disk['commit_p99_ms'], 1)} "
-        f"max {_fmt(disk['commit_max_ms'], 0)} ms; {disk['stalls']} stall(s), {disk['stall_seconds']:.1f} s in all; "
-        f"slow {disk['slow']}, {disk['slow_in_stall']} of them during a stall; accept p99 outside stalls "
-        f"{_fmt(disk['accept_p99_outside_stalls_ms'], 1)} ms; accept p99 per round: {rounds} ms"
+        f"  {name}: commit p50 {_fmt(probe['commit_p50_ms'], 2)} p99 {_fmt(probe['commit_p99_ms'], 1)} "
+        f"max {_fmt(probe['commit_max_ms'], 0)} ms; {probe['stalls']} stall(s), {probe['stall_seconds']:.1f} s in all; "
+        f"slow {probe['slow']}, {probe['slow_in_stall']} of them during a stall; accept p99 outside stalls "
+        f"{_fmt(probe['accept_p99_outside_stalls_ms'], 1)} ms; accept p99 per round: {rounds} ms"
     )
 
 
@@ -262,8 +262,8 @@ def plot(cases: list[Case], runs: dict[str, list[dict[str, Any]]], path: Path) -
             if not math.isinf(ms)
         ]
         latency.scatter([t for t, _ in provider], [ms for _, ms in provider], s=1, label="accept->provider")
-        disk = run.get("commit_timeline", [])
-        latency.scatter([t - start for t, _ in disk], [ms for _, ms in disk], s=1, label="commit probe")
+        commits = run.get("commit_timeline", [])
+        latency.scatter([t - start for t, _ in commits], [ms for _, ms in commits], s=1, label="commit probe")
         latency.set_yscale("symlog", linthresh=10)
         latency.set_title(f"{case.name}: latency (ms), last round")
         latency.legend(loc="upper left", markerscale=6)
@@ -323,8 +323,8 @@ def report(
     if commit_lines:
         print(
             f"\nthe commit every 202 waits for (open-loop cases: a one-row INSERT on PostgreSQL, 8 kB write + "
-            f"fdatasync embedded, every 20 ms; a stall is one over {STALL_MS:.0f} ms; 'slow' an answer over "
-            f"{SLOW_MS:.0f} ms):"
+            f"fdatasync embedded, every {PROBE_INTERVAL * 1000:.0f} ms; a stall is one over {STALL_MS:.0f} ms; "
+            f"'slow' an answer over {SLOW_MS:.0f} ms):"
         )
         print("\n".join(commit_lines))
     print("\ninvariants (every accepted request ended; no phone twice through one provider):")

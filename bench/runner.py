@@ -18,13 +18,12 @@ from typing import Any
 from bench import stack
 from bench.cases import Case, cases_select
 from bench.loadgen import e164, phone
-from bench.metrics import commit_figures, round_metrics
+from bench.metrics import PROBE_INTERVAL, commit_figures, round_metrics
 
 RESULTS = stack.ROOT / "bench" / "results"
 WARMUP_PHONE = "09190000000"  # outside the generator's 0912 range
 RSS_INTERVAL = 0.1
 QUEUE_INTERVAL = 0.5
-PROBE_INTERVAL = 0.02
 # Each case's generator gets its own block of phone numbers, so no number is ever used twice in a run.
 PHONE_BLOCK = 200_000
 

@@ -328,29 +328,34 @@ class CommitProbe:
 
     def __init__(self, directory: Path, database_url: str | None) -> None:
         self.connection: Any = None
+        self.path: Path | None = None
         if database_url:
             import psycopg
 
-            self.connection = psycopg.connect(database_url.replace("postgres://", "postgresql://"), autocommit=True)
+            self.connection = psycopg.connect(database_url, autocommit=True)
             self.connection.execute("CREATE TABLE IF NOT EXISTS bench_commit_probe (at double precision)")
-        self.path = directory / "commit-probe"
-        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
-        self.block = b"\0" * 8192
+        else:
+            self.path = directory / "commit-probe"
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
 
     def __call__(self) -> float:
         started = time.perf_counter()
         if self.connection is not None:
             self.connection.execute("INSERT INTO bench_commit_probe VALUES (%s)", [started])
         else:
-            os.pwrite(self.fd, self.block, 0)
+            os.pwrite(self.fd, _BLOCK, 0)
             os.fdatasync(self.fd)
         return (time.perf_counter() - started) * 1000
 
     def close(self) -> None:
         if self.connection is not None:
             self.connection.close()
-        os.close(self.fd)
-        self.path.unlink(missing_ok=True)
+        if self.path is not None:
+            os.close(self.fd)
+            self.path.unlink(missing_ok=True)
+
+
+_BLOCK = b"\0" * 8192  # one SQLite page write's worth
 
 
 def temp_data_dir() -> Path:
