@@ -41,6 +41,13 @@ def client_missing(client: str) -> str:
     return ""
 
 
+def setup_missing(case: Case, args: argparse.Namespace) -> str:
+    """Why a case cannot run on this set-up ("" if it can)."""
+    if case.async_commit and args.setup != "pg":
+        return "PostgreSQL's synchronous_commit; SQLite here already commits without a flush (synchronous=NORMAL)"
+    return ""
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace, cases: list[Case], out: Path) -> None:
         self.args, self.cases, self.out = args, cases, out
@@ -81,6 +88,7 @@ class Bench:
             "bare": {"DJANGO_SETTINGS_MODULE": "bench.bare.settings"},
             # The seed published one Celery task per request; its worker only knows that task.
             "seed-api": {"SMS_PUMP_ENABLED": "0"},
+            "api-async-commit": {"DB_SYNCHRONOUS_COMMIT": "off"},
         }
         for name in sorted(wanted):
             self.servers[name] = stack.gunicorn(name, {**self.env, **variants[name]}, self.log_dir)
@@ -93,7 +101,9 @@ class Bench:
 
     @staticmethod
     def server_name(case: Case) -> str:
-        return "bare" if case.target == "bare" else "seed-api" if case.worker == "seed" else "api"
+        if case.target == "bare":
+            return "bare"
+        return "seed-api" if case.worker == "seed" else "api-async-commit" if case.async_commit else "api"
 
     def stop(self) -> None:
         self.stop_workers()
@@ -397,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(args, cases, work)
     from bench.report import report
 
-    skipped = {case.name: why for case in cases if (why := client_missing(case.client))}
+    skipped = {case.name: why for case in cases if (why := client_missing(case.client) or setup_missing(case, args))}
     runs: dict[str, list[dict[str, Any]]] = {case.name: [] for case in cases if case.name not in skipped}
     lock = stack.pg_lock() if args.setup == "pg" else None
     began = time.time()

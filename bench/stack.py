@@ -33,7 +33,14 @@ SEED_WORKER_CMD = "celery -A bench.seed worker -l WARNING --concurrency=1 --pool
 # pump refills whole batches (500) once a quarter batch of room is free, so a cap of 1,000 peaks just under it.
 MAX_IN_FLIGHT = int(os.environ.get("BENCH_MAX_IN_FLIGHT") or 1200)
 # Variables that would point the stack at somebody else's database, broker or cache.
-INHERITED = ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SETTINGS_MODULE", "SENTRY_DSN")
+INHERITED = (
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "CACHE_URL",
+    "DJANGO_SETTINGS_MODULE",
+    "SENTRY_DSN",
+    "DB_SYNCHRONOUS_COMMIT",
+)
 
 
 def free_port() -> int:
@@ -322,8 +329,9 @@ class CommitProbe:
 
     PostgreSQL: a one-row INSERT on a connection of its own to the bench database, so its commit waits for
     the WAL flush like any accepted request's (a transaction that writes nothing would not flush). Embedded:
-    an 8 kB write + ``fdatasync`` in the data directory, SQLite's commit. Sampled beside an open-loop case,
-    it tells a stall of the database's commits from a slow request path.
+    an 8 kB write + ``fdatasync`` in the data directory, the flush of a SQLite checkpoint (a commit in WAL
+    mode with ``synchronous=NORMAL`` flushes nothing; the one that triggers a checkpoint waits for it).
+    Sampled beside an open-loop case, it tells a stall of the disk's flushes from a slow request path.
     """
 
     def __init__(self, directory: Path, database_url: str | None) -> None:

@@ -115,6 +115,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_boo
     # behind a transaction-pooling PgBouncer older than 1.21, which cannot keep prepared statements.
     _prepare = env_int("DB_PREPARE_THRESHOLD", 5)
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = _prepare or None
+# Unset: the server's setting (PostgreSQL's default is on). "off" answers a commit before its WAL is on disk:
+# a disk whose flushes stall (docs/benchmark.md, session 9) then no longer stalls the 202s, but a crash of
+# PostgreSQL or of the machine loses the last ~0.6 s of commits, accepted requests included. An operator's
+# choice for the web processes only (docs/guarantees.md); the workers' commits record what a provider did.
+DB_SYNCHRONOUS_COMMIT = os.environ.get("DB_SYNCHRONOUS_COMMIT", "")
+if DB_SYNCHRONOUS_COMMIT:
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DB_SYNCHRONOUS_COMMIT is PostgreSQL's setting; unset it for SQLite")
+    if DB_SYNCHRONOUS_COMMIT not in {"on", "off", "local", "remote_write", "remote_apply"}:
+        raise ImproperlyConfigured(f"DB_SYNCHRONOUS_COMMIT={DB_SYNCHRONOUS_COMMIT!r} is not a synchronous_commit value")
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = f"-c synchronous_commit={DB_SYNCHRONOUS_COMMIT}"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat are separate processes sharing one file: WAL lets readers run beside the
     # writer, IMMEDIATE takes the write lock up front so two writers queue instead of deadlocking.
