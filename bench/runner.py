@@ -43,7 +43,7 @@ def client_missing(client: str) -> str:
 
 def setup_missing(case: Case, args: argparse.Namespace) -> str:
     """Why a case cannot run on this set-up ("" if it can)."""
-    if case.async_commit and args.setup != "pg":
+    if any(key == "DB_SYNCHRONOUS_COMMIT" for key, _ in case.api_env) and args.setup != "pg":
         return "PostgreSQL's synchronous_commit; SQLite here already commits without a flush (synchronous=NORMAL)"
     return ""
 
@@ -82,28 +82,22 @@ class Bench:
         self.key = client_create(name=f"bench-{int(time.time())}")[1]
         self.sim = stack.Simulator(self.env)
         self.load_config(failover=False)
-        wanted = {self.server_name(case) for case in self.cases if case.target != "smsir"} | {"api"}
-        variants = {
-            "api": {},
-            "bare": {"DJANGO_SETTINGS_MODULE": "bench.bare.settings"},
-            # The seed published one Celery task per request; its worker only knows that task.
-            "seed-api": {"SMS_PUMP_ENABLED": "0"},
-            "api-async-commit": {"DB_SYNCHRONOUS_COMMIT": "off"},
-        }
-        for name in sorted(wanted):
-            self.servers[name] = stack.gunicorn(name, {**self.env, **variants[name]}, self.log_dir)
+        variants: dict[str, dict[str, str]] = {"api": {}}
+        for case in self.cases:
+            if case.server == "bare":
+                variants["bare"] = {"DJANGO_SETTINGS_MODULE": "bench.bare.settings"}
+            elif case.server == "seed-api":  # its worker only knows the seed's one task per request
+                variants["seed-api"] = {"SMS_PUMP_ENABLED": "0"}
+            elif case.target == "api":
+                variants[case.server] = dict(case.api_env)
+        for name, overrides in sorted(variants.items()):
+            self.servers[name] = stack.gunicorn(name, {**self.env, **overrides}, self.log_dir)
             self.warm_server(self.servers[name][1])
 
     def warm_server(self, api_url: str) -> None:
         """Every gunicorn worker imports and connects lazily: let the first requests pay for that, unmeasured."""
         for _ in range(4 * (os.cpu_count() or 1)):
             self.post(api_url)
-
-    @staticmethod
-    def server_name(case: Case) -> str:
-        if case.target == "bare":
-            return "bare"
-        return "seed-api" if case.worker == "seed" else "api-async-commit" if case.async_commit else "api"
 
     def stop(self) -> None:
         self.stop_workers()
@@ -167,7 +161,7 @@ class Bench:
         self.sim.prepare(0)
         if case.worker and not case.worker_after_feed:
             self.workers = stack.workers(case.worker, self.args.workers, self.env, self.log_dir, self.data_dir)
-            self.warm_up(self.servers[self.server_name(case)][1])
+            self.warm_up(self.servers[case.server][1])
         self.load_config(failover=case.failover)
         self.sim.prepare(case.latency_ms)
 
@@ -199,7 +193,7 @@ class Bench:
             self.reset(case)
         else:
             self.stop_workers()
-        server = self.servers[self.server_name(case)][0] if case.target != "smsir" else None
+        server = self.servers[case.server][0] if case.target != "smsir" else None
         rss = stack.Sampler(
             lambda: {
                 "api": stack.tree_rss_bytes(server.pid) if server else 0,
@@ -277,7 +271,7 @@ class Bench:
     def generate(self, case: Case, count: int) -> dict[str, Any]:
         out = self.out / "logs" / f"loadgen-{case.name}.json"
         assert self.sim is not None
-        url = self.sim.url if case.target == "smsir" else self.servers[self.server_name(case)][1]
+        url = self.sim.url if case.target == "smsir" else self.servers[case.server][1]
         argv = [
             sys.executable, "-m", "bench.loadgen",
             "--target", "smsir" if case.target == "smsir" else "api",
@@ -404,10 +398,10 @@ def main(argv: list[str] | None = None) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     json_path = args.out or RESULTS / f"{stamp}.json"
     work = RESULTS / f"{stamp}-{os.getpid()}"
-    bench = Bench(args, cases, work)
+    skipped = {case.name: why for case in cases if (why := client_missing(case.client) or setup_missing(case, args))}
+    bench = Bench(args, [case for case in cases if case.name not in skipped], work)
     from bench.report import report
 
-    skipped = {case.name: why for case in cases if (why := client_missing(case.client) or setup_missing(case, args))}
     runs: dict[str, list[dict[str, Any]]] = {case.name: [] for case in cases if case.name not in skipped}
     lock = stack.pg_lock() if args.setup == "pg" else None
     began = time.time()

@@ -113,6 +113,12 @@ class Postgres:
         _stop(self.process, signal.SIGINT)  # SIGINT: "fast" shutdown, open sessions are cut
         self.process = None
 
+    def crash(self) -> None:
+        """SIGKILL to every process of the server at once: no shutdown checkpoint, and whatever sat in shared
+        memory (WAL not yet written) is gone. The next start recovers from the WAL files."""
+        _stop(self.process, signal.SIGKILL)
+        self.process = None
+
     def connect(self) -> psycopg.Connection[Any]:
         return psycopg.connect(
             host="127.0.0.1", port=self.port, user=PG_USER, dbname=DB_NAME, autocommit=True, connect_timeout=3
@@ -333,12 +339,12 @@ class Stack:
         assert result.returncode == 0, result.stderr[-3000:]
         return result.stdout
 
-    def api(self, workers: int = 2) -> Service:
+    def api(self, workers: int = 2, env: dict[str, str] | None = None) -> Service:
         port = free_port()
         self.api_url = f"http://127.0.0.1:{port}"
         args = ["-m", "gunicorn", "smsproject.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", str(workers)]
         args += ["--threads", "4", "--timeout", "30", "--graceful-timeout", "3"]
-        return self._service("api", args, ready="Booting worker")
+        return self._service("api", args, ready="Booting worker", env=env)
 
     def worker(self, concurrency: int = 4, pool: str = "") -> Service:
         """A Celery worker; ``pool`` "" is the project's default (solo, where ``concurrency`` has no effect)."""
