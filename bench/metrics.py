@@ -91,6 +91,7 @@ def round_metrics(
 STALL_MS = 20.0
 PROBE_INTERVAL = 0.02  # seconds between two commits of the probe
 SLOW_MS = 50.0  # the accept p99 target
+SLOW_SECONDS_SHOWN = 3
 
 
 def commit_figures(records: list[list[Any]], samples: list[tuple[float, Any]]) -> dict[str, Any]:
@@ -111,6 +112,8 @@ def commit_figures(records: list[list[Any]], samples: list[tuple[float, Any]]) -
                 stalls.append([start, end])
     ends = [end for _, end in stalls]
     calm, slow, slow_in_stall = [], 0, 0
+    first_due = min((record[1] for record in records), default=0.0)
+    slow_at: Counter[int] = Counter()  # slow answers by whole second of the round they were due in
     for _, due, done, status, _ in records:
         if status != 202:
             continue
@@ -122,6 +125,7 @@ def commit_figures(records: list[list[Any]], samples: list[tuple[float, Any]]) -
         if ms > SLOW_MS:
             slow += 1
             slow_in_stall += in_stall
+            slow_at[int(due - first_due)] += 1
     return {
         "commit_ms": [ms for _, ms in probes],
         "commit_stalls": len(stalls),
@@ -129,5 +133,8 @@ def commit_figures(records: list[list[Any]], samples: list[tuple[float, Any]]) -
         "accept_calm_ms": calm,
         "slow": slow,
         "slow_in_stall": slow_in_stall,
+        # Where in the round the slow answers fell: the start of a round (processes just started) and a
+        # periodic job look alike in a p99 and not at all here.
+        "slow_seconds": sorted(slow_at.items(), key=lambda item: (-item[1], item[0]))[:SLOW_SECONDS_SHOWN],
         "commit_timeline": probes,
     }

@@ -51,6 +51,7 @@ def aggregate(case: Case, rounds: list[dict[str, Any]]) -> dict[str, Any]:
             {
                 **{key: run[key] for key in ("accepted", "accepted_rps", "delivered_sps", "drain_seconds", "started")},
                 "accept_p99_ms": percentile(run["accept_ms"], 0.99),
+                "slow_seconds": run.get("slow_seconds", []),
             }
             for run in rounds
         ],
@@ -220,11 +221,15 @@ COLUMNS: list[tuple[str, str, int]] = [
 def _commit_line(name: str, row: dict[str, Any]) -> str:
     probe = row["commit"]
     rounds = ", ".join(_fmt(run["accept_p99_ms"], 1) for run in row["per_round"])
+    where = "; ".join(
+        " ".join(f"+{second}s:{count}" for second, count in run["slow_seconds"]) or "none" for run in row["per_round"]
+    )
     return (
         f"  {name}: commit p50 {_fmt(probe['commit_p50_ms'], 2)} p99 {_fmt(probe['commit_p99_ms'], 1)} "
         f"max {_fmt(probe['commit_max_ms'], 0)} ms; {probe['stalls']} stall(s), {probe['stall_seconds']:.1f} s in all; "
         f"slow {probe['slow']}, {probe['slow_in_stall']} of them during a stall; accept p99 outside stalls "
-        f"{_fmt(probe['accept_p99_outside_stalls_ms'], 1)} ms; accept p99 per round: {rounds} ms"
+        f"{_fmt(probe['accept_p99_outside_stalls_ms'], 1)} ms; accept p99 per round: {rounds} ms; "
+        f"seconds of each round with the most slow answers: {where}"
     )
 
 

@@ -23,6 +23,7 @@ def test_commit_figures_split_answers_by_whether_they_waited_through_a_stall() -
     assert sorted(round(ms) for ms in figures["accept_calm_ms"]) == [40, 80]
     assert (figures["slow"], figures["slow_in_stall"]) == (3, 2)
     assert len(figures["commit_ms"]) == 51
+    assert figures["slow_seconds"] == [(0, 3)]  # all three in the round's first second (it began at 100.20)
 
 
 def test_overlapping_stalls_merge_into_one() -> None:
@@ -30,3 +31,13 @@ def test_overlapping_stalls_merge_into_one() -> None:
     figures = commit_figures([["0912", 10.5, 10.51, 202, 1]], samples)
     assert figures["commit_stalls"] == 2  # [10.02, 10.12] and [10.97, 11.0]
     assert figures["accept_calm_ms"] and figures["slow"] == 0
+
+
+def test_slow_answers_are_placed_by_second_of_the_round() -> None:
+    records = [
+        ["0912", 50.0 + i * 0.1, 50.0 + i * 0.1 + (0.2 if i in (0, 1, 2, 305, 306) else 0.01), 202, i]
+        for i in range(400)
+    ]
+    figures = commit_figures(records, [])
+    assert figures["slow_seconds"] == [(0, 3), (30, 2)]
+    assert figures["slow"] == 5 and figures["slow_in_stall"] == 0
