@@ -1,5 +1,6 @@
 """The Celery application. Its settings are the ``CELERY_*`` names in ``smsproject.settings``."""
 
+import logging
 import os
 
 from celery import Celery
@@ -23,3 +24,16 @@ def _tune_process(**_: object) -> None:
     from common.runtime import gc_tune
 
     gc_tune()
+
+
+@worker_init.connect
+def _warn_async_commit(**_: object) -> None:
+    """DB_SYNCHRONOUS_COMMIT=off is for the web processes (docs/guarantees.md): a worker's commit records
+    that a provider took an SMS, and a crash that loses it sends that SMS again."""
+    from django.conf import settings
+
+    if getattr(settings, "DB_SYNCHRONOUS_COMMIT", "") == "off":
+        logging.getLogger("smsproject").warning(
+            "DB_SYNCHRONOUS_COMMIT=off on a worker: a database crash may lose the record of sent SMS and "
+            "send them again; set it on the web processes only"
+        )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -76,3 +78,18 @@ def test_the_database_commits_as_configured() -> None:
             assert cursor.fetchone() == ("wal",)
             cursor.execute("PRAGMA synchronous")
             assert cursor.fetchone() == (1,)  # NORMAL
+
+
+@pytest.mark.parametrize(("value", "warned"), [("off", True), ("", False), ("local", False)])
+def test_a_worker_started_with_asynchronous_commit_warns(
+    value: str, warned: bool, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from celery.signals import worker_init
+
+    from smsproject.celery import _warn_async_commit
+
+    assert _warn_async_commit in worker_init._live_receivers(None)
+    settings.DB_SYNCHRONOUS_COMMIT = value
+    with caplog.at_level(logging.WARNING, logger="smsproject"):
+        _warn_async_commit()
+    assert any("set it on the web processes only" in record.message for record in caplog.records) is warned
