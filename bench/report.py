@@ -158,8 +158,8 @@ def targets(summary: dict[str, dict[str, Any]], ratios: dict[str, float]) -> lis
             )
     if "open200_0ms_async_commit" in summary:  # the same load in the same rounds, the WAL flush off the path
         async_p99 = _fmt(summary["open200_0ms_async_commit"]["accept_p99_ms"], 1)
-        note = judged[1]["note"]
-        judged[1]["note"] = f"{note}; {async_p99} ms with DB_SYNCHRONOUS_COMMIT=off, not the default".lstrip("; ")
+        parts = [str(judged[1]["note"]), f"{async_p99} ms with DB_SYNCHRONOUS_COMMIT=off, not the default"]
+        judged[1]["note"] = "; ".join(part for part in parts if part)
     in_flight = get("deliver_200ms", "peak_in_flight")
     rss = get("deliver_200ms", "worker_peak_rss_mb")
     note = "" if math.isnan(in_flight) or in_flight >= 1000 else f"not reached: peak {int(in_flight)} in flight"
