@@ -225,6 +225,8 @@ class Bench:
         probe_samples = probes.stop() if probes else []
         if probe:
             probe.close()
+            if os.environ.get("BENCH_KEEP_LOADGEN"):  # beside the requests, to lay stalls over slow answers
+                (self.out / "logs" / f"probe-{case.name}.json").write_text(json.dumps(probe_samples))
         received = self.sim.received()
         metrics = round_metrics(
             records=generated["records"],

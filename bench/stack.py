@@ -302,7 +302,7 @@ def pids_named(*names: str) -> list[int]:
 
 
 class Sampler(threading.Thread):
-    """Calls ``probe`` every ``interval`` seconds and keeps (wall time, value) pairs until stopped."""
+    """Calls ``probe`` every ``interval`` seconds and keeps (wall time it returned, value) pairs until stopped."""
 
     def __init__(self, probe: Callable[[], Any], interval: float) -> None:
         super().__init__(daemon=True)
@@ -313,9 +313,13 @@ class Sampler(threading.Thread):
     def run(self) -> None:
         while not self.halt.is_set():
             try:
-                self.samples.append((time.time(), self.probe()))
+                value = self.probe()
             except Exception as exc:  # a sampler must never take the run down; the gap shows in the data
-                self.samples.append((time.time(), f"error: {type(exc).__name__}"))
+                value = f"error: {type(exc).__name__}"
+            # Stamped when the probe returns: a timed probe's sample is (end, duration). Stamping before the
+            # call put every commit stall one stall-length early, so the slow answers it caused were
+            # counted as outside it (sessions 8-9).
+            self.samples.append((time.time(), value))
             self.halt.wait(self.interval)
 
     def stop(self) -> list[tuple[float, Any]]:

@@ -1,8 +1,11 @@
-"""The benchmark's own arithmetic: which answers waited through a commit stall."""
+"""The benchmark's own arithmetic: which answers waited through a commit stall, and when a stall was."""
 
 from __future__ import annotations
 
+import time
+
 from bench.metrics import commit_figures
+from bench.stack import Sampler
 
 
 def test_commit_figures_split_answers_by_whether_they_waited_through_a_stall() -> None:
@@ -41,3 +44,19 @@ def test_slow_answers_are_placed_by_second_of_the_round() -> None:
     figures = commit_figures(records, [])
     assert figures["slow_seconds"] == [(0, 3), (30, 2)]
     assert figures["slow"] == 5 and figures["slow_in_stall"] == 0
+
+
+def test_a_timed_probe_is_stamped_when_it_returns() -> None:
+    # commit_figures reads (t, ms) as a commit that ended at t; stamped at its start, every stall sat one
+    # stall-length early and the answers that waited through it counted as calm.
+    def probe() -> float:
+        started = time.perf_counter()
+        time.sleep(0.05)
+        return (time.perf_counter() - started) * 1000
+
+    sampler = Sampler(probe, 1.0)
+    before = time.time()
+    sampler.start()
+    stamp, ms = sampler.stop()[0]
+    assert ms >= 50
+    assert stamp - ms / 1000 >= before - 0.001  # the stall it reports began after the sampler started
