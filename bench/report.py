@@ -68,6 +68,14 @@ def aggregate(case: Case, rounds: list[dict[str, Any]]) -> dict[str, Any]:
             "slow_in_stall": sum(run["slow_in_stall"] for run in rounds),
             "accept_p99_outside_stalls_ms": percentile(_pooled(rounds, "accept_calm_ms"), 0.99),
         }
+        if all("disk_stalls" in run for run in rounds):
+            summary["commit"].update(
+                {
+                    "disk_stalls": sum(run["disk_stalls"] for run in rounds),
+                    "disk_stall_max_ms": max(run["disk_stall_max_ms"] for run in rounds),
+                    "slow_in_disk_stall": sum(run["slow_in_disk_stall"] for run in rounds),
+                }
+            )
     return summary
 
 
@@ -229,7 +237,16 @@ def _commit_line(name: str, row: dict[str, Any]) -> str:
         f"max {_fmt(probe['commit_max_ms'], 0)} ms; {probe['stalls']} stall(s), {probe['stall_seconds']:.1f} s in all; "
         f"slow {probe['slow']}, {probe['slow_in_stall']} of them during a stall; accept p99 outside stalls "
         f"{_fmt(probe['accept_p99_outside_stalls_ms'], 1)} ms; accept p99 per round: {rounds} ms; "
-        f"seconds of each round with the most slow answers: {where}"
+        f"seconds of each round with the most slow answers: {where}{_disk_part(probe)}"
+    )
+
+
+def _disk_part(probe: dict[str, Any]) -> str:
+    if "disk_stalls" not in probe:
+        return ""
+    return (
+        f"; the disk held a request over {STALL_MS:.0f} ms {probe['disk_stalls']} time(s), longest "
+        f"{_fmt(probe['disk_stall_max_ms'], 0)} ms, {probe['slow_in_disk_stall']} slow answers meanwhile"
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from bench import stack
 from bench.cases import Case, cases_select
 from bench.loadgen import e164, phone
-from bench.metrics import PROBE_INTERVAL, commit_figures, round_metrics
+from bench.metrics import DISK_INTERVAL, PROBE_INTERVAL, commit_figures, disk_figures, round_metrics
 
 RESULTS = stack.ROOT / "bench" / "results"
 WARMUP_PHONE = "09190000000"  # outside the generator's 0912 range
@@ -205,7 +205,9 @@ class Bench:
         # Open-loop cases judge a latency tail: sample the commit every accepted request waits for beside them.
         probe = stack.CommitProbe(self.data_dir, self.env.get("DATABASE_URL")) if case.rate else None
         probes = stack.Sampler(probe, PROBE_INTERVAL) if probe else None
-        for sampler in (rss, queue, probes):
+        disk = stack.DiskProbe.under(probe.data_directory()) if probe else None
+        disks = stack.Sampler(disk, DISK_INTERVAL) if disk else None
+        for sampler in (rss, queue, probes, disks):
             if sampler:
                 sampler.start()
         started = time.time()
@@ -223,6 +225,7 @@ class Bench:
         rss_samples = rss.stop()
         queue_samples = queue.stop() if queue else []
         probe_samples = probes.stop() if probes else []
+        disk_samples = disks.stop() if disks else []
         if probe:
             probe.close()
             if os.environ.get("BENCH_KEEP_LOADGEN"):  # beside the requests, to lay stalls over slow answers
@@ -238,6 +241,7 @@ class Bench:
         )
         metrics.update(self.final_states(metrics) if case.target == "api" else {})
         metrics.update(commit_figures(generated["records"], probe_samples) if probes else {})
+        metrics.update(disk_figures(generated["records"], disk_samples) if disks else {})
         peaks = [sample for _, sample in rss_samples if isinstance(sample, dict)]
         metrics.update(
             {

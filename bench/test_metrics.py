@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
-from bench.metrics import commit_figures
-from bench.stack import Sampler
+from bench.metrics import commit_figures, disk_figures
+from bench.stack import DiskProbe, Sampler
 
 
 def test_commit_figures_split_answers_by_whether_they_waited_through_a_stall() -> None:
@@ -60,3 +62,55 @@ def test_a_timed_probe_is_stamped_when_it_returns() -> None:
     stamp, ms = sampler.stop()[0]
     assert ms >= 50
     assert stamp - ms / 1000 >= before - 0.001  # the stall it reports began after the sampler started
+
+
+def test_the_disk_held_a_request_while_one_was_in_flight_and_none_completed() -> None:
+    samples: list[tuple[float, object]] = [
+        (10.000, (0, 100)),
+        (10.005, (1, 100)),  # a request goes in flight ...
+        (10.010, (1, 100)),
+        (10.200, (1, 100)),  # ... and nothing completes for 195 ms
+        (10.205, (0, 101)),
+        (10.210, (1, 101)),  # busy, but requests keep completing: not held
+        (10.215, (1, 103)),
+        (10.220, (1, 105)),
+        (10.300, "error: OSError"),  # a failed reading ends whatever was being timed
+        (10.305, (1, 105)),
+        (10.310, (1, 105)),  # 5 ms: under the stall mark
+        (10.315, (0, 106)),
+    ]
+    records = [
+        ["0912", 10.10, 10.30, 202, 1],  # waited through the held write: slow, in it
+        ["0912", 10.40, 10.50, 202, 2],  # slow, after it
+        ["0912", 10.05, 10.06, 202, 3],  # fast
+    ]
+    figures = disk_figures(records, samples)
+    assert figures["disk_stalls"] == 1
+    assert round(figures["disk_stall_max_ms"]) == 200
+    assert figures["slow_in_disk_stall"] == 1
+
+
+def test_the_disk_probe_reads_the_device_under_a_directory(tmp_path: Path) -> None:
+    if not Path("/proc/diskstats").exists():  # the bench's own Linux-only reading; elsewhere it says None
+        assert DiskProbe.under(tmp_path) is None
+        return
+    probe = DiskProbe.under(tmp_path)
+    if probe is None:  # a directory on a device the kernel does not count (tmpfs, overlay): nothing to watch
+        assert os.major(os.stat(tmp_path).st_dev) == 0 or not _counted(tmp_path)
+        return
+    in_flight, completed = probe()
+    assert in_flight >= 0
+    written = tmp_path / "block"
+    with written.open("wb") as file:
+        file.write(os.urandom(4096))
+        file.flush()
+        os.fsync(file.fileno())  # a write (and a flush) that the device completes before fsync returns
+    assert probe()[1] > completed
+    assert DiskProbe.under(tmp_path / "missing") is None
+    assert DiskProbe.under(None) is None
+
+
+def _counted(directory: Path) -> bool:
+    device = os.stat(directory).st_dev
+    key = (str(os.major(device)), str(os.minor(device)))
+    return any(tuple(line.split()[:2]) == key for line in Path("/proc/diskstats").read_text().splitlines())
