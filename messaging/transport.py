@@ -42,7 +42,9 @@ class _Loop:
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.session: aiohttp.ClientSession | None = None
-        self.limits: dict[int, asyncio.Semaphore] = {}
+        # Keyed by engine and cap: an engine whose cap is edited gets a fresh semaphore at its next call,
+        # while calls already holding the old one finish under it.
+        self.limits: dict[tuple[int, int], asyncio.Semaphore] = {}
         threading.Thread(target=self.loop.run_forever, name="provider-io", daemon=True).start()
 
     async def _session(self) -> aiohttp.ClientSession:
@@ -53,9 +55,10 @@ class _Loop:
 
     async def _one(self, session: aiohttp.ClientSession, job: SendJob) -> SendResult:
         # Per-engine cap, so a burst never exceeds what a provider's rate limit allows from us.
-        limit = self.limits.get(job.engine_id)
+        key = (job.engine_id, job.max_in_flight)
+        limit = self.limits.get(key)
         if limit is None:
-            limit = self.limits[job.engine_id] = asyncio.Semaphore(max(1, job.max_in_flight))
+            limit = self.limits[key] = asyncio.Semaphore(max(1, job.max_in_flight))
         async with limit:
             if time.monotonic() > job.start_by:
                 # Past this point another worker may take the request back and send it too: leave it alone.
