@@ -156,15 +156,45 @@ def _rows_source(
     A single row goes as plain parameters: dumping one-element arrays costs more.
     """
     names = ", ".join(_v_columns(len(fields)))
-    columns = [_prepared(db, field, [row[i] for row in rows], plain[i]) for i, field in enumerate(fields)]
     if db.vendor == "postgresql" and len(rows) > 1:
-        # One typed array per column. A column of NULLs is typed too, which a VALUES list would not be.
-        arrays = ", ".join(f"%s::{field.db_type(db)}[]" for field in fields)
-        return "", f"unnest({arrays}) AS v ({names})", [_array_text(values) for values in columns]
+        return _unnest_source(db, fields, rows, plain)
+    columns = [_prepared(db, field, [row[i] for row in rows], plain[i]) for i, field in enumerate(fields)]
     typed = db.vendor == "postgresql"  # a lone NULL in VALUES is untyped there: say each column's type
     row = "(" + ", ".join(f"%s::{field.db_type(db)}" if typed else "%s" for field in fields) + ")"
     params = [value for values in zip(*columns, strict=True) for value in values]
     return f"WITH v ({names}) AS (VALUES {', '.join([row] * len(rows))}) ", "v", params
+
+
+def _unnest_source(
+    db: BaseDatabaseWrapper, fields: list[Field[Any, Any]], rows: list[list[Any]], plain: list[tuple[type, ...]]
+) -> tuple[str, str, list[Any]]:
+    """``_rows_source`` on PostgreSQL: one typed array per column (a column of NULLs is typed too, which a
+    VALUES list would not be), except that a column holding one value in every row goes once, as a single
+    parameter. Most of a pump's batch is such columns (the outcome, blank errors, the batch's lease and
+    times), and dumping them row by row, then parsing them back on the server, was most of writing a batch.
+    """
+    columns = [[row[i] for row in rows] for i in range(len(fields))]
+    # list.count compares in C; one value in every row means the column is that value.
+    same = [values.count(values[0]) == len(values) for values in columns]
+    if all(same):  # identical rows: one column still says how many there are
+        same[0] = False
+    arrays = [
+        _array_text(_prepared(db, field, values, plain[i]))
+        for i, (field, values) in enumerate(zip(fields, columns, strict=True))
+        if not same[i]
+    ]
+    varying = ", ".join(f"c{i}" for i in range(len(fields)) if not same[i])
+    unnest = ", ".join(f"%s::{field.db_type(db)}[]" for i, field in enumerate(fields) if not same[i])
+    if not any(same):
+        return "", f"unnest({unnest}) AS v ({varying})", arrays
+    singles = [
+        _prepared(db, field, [values[0]], plain[i])[0]
+        for i, (field, values) in enumerate(zip(fields, columns, strict=True))
+        if same[i]
+    ]
+    select = ", ".join(f"%s::{field.db_type(db)} AS c{i}" if same[i] else f"u.c{i}" for i, field in enumerate(fields))
+    source = f"(SELECT {select} FROM unnest({unnest}) AS u ({varying})) AS v"  # noqa: S608  (metadata names)
+    return "", source, [*singles, *arrays]
 
 
 def _array_text(values: list[Any]) -> Any:

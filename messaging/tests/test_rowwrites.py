@@ -146,3 +146,40 @@ def test_build_makes_instances_the_orm_treats_as_its_own(gateway, api_client_key
     loaded.save(update_fields=["outcome"])  # an UPDATE of the row it names
     assert Attempt.objects.get(id=new.id).outcome == "failed"
     assert loaded.request == request and loaded.engine == engine
+
+
+def test_columns_with_one_value_in_every_row_are_written_like_the_others(gateway, api_client_key):
+    # On PostgreSQL such columns travel as one parameter each instead of an array; the rows must not tell.
+    lease = uuid.uuid4()
+    requests = [new_request(api_client_key[0], flag="SENDING", lease_token=lease) for _ in range(3)]
+    now = timezone.now()
+
+    update_each(
+        VerifyRequests,
+        [
+            (
+                {"flag": "DONE", "provider_message_id": f"m-{index}", "last_error": "", "completed_at": now},
+                {"id": request.id, "lease_token": lease},
+            )
+            for index, request in enumerate(requests)
+        ],
+    )
+
+    stored = VerifyRequests.objects.filter(id__in=[r.id for r in requests]).order_by("id")
+    assert [(r.flag, r.provider_message_id, r.last_error, r.completed_at) for r in stored] == [
+        ("DONE", f"m-{index}", "", now) for index in range(3)
+    ]
+
+
+def test_insert_many_of_identical_rows_stores_each_of_them(gateway, api_client_key):
+    request = new_request(api_client_key[0])
+    engine = Engine.objects.get(name="smsir")
+    now = timezone.now()
+    attempts = [Attempt(request=request, engine=engine, round=1, outcome="in_flight", created_at=now) for _ in range(4)]
+
+    insert_many(attempts)
+
+    assert len({attempt.pk for attempt in attempts}) == 4
+    stored = Attempt.objects.filter(request=request)
+    assert sorted(a.pk for a in stored) == sorted(a.pk for a in attempts)
+    assert {(a.round, a.outcome, a.http_status, a.created_at) for a in stored} == {(1, "in_flight", None, now)}
