@@ -115,7 +115,8 @@ class Bench:
             stack.pg_database("drop")
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
-    def load_config(self, *, failover: bool) -> None:
+    def load_config(self, *, failover: bool, engine_default_in_flight: bool = False) -> None:
+        from messaging.models import Engine
         from messaging.services.config import providers_load
         from messaging.tests.conftest import gateway_config
 
@@ -124,8 +125,12 @@ class Bench:
         # Calls each engine may have in flight per worker process: the targets are stated at 1,000 in flight,
         # and the cap is a little over that so the measured peak reaches 1,000 (stack_env sets the pump's too).
         # (an engine's own default is 100, a conservative guess at a provider's rate limit).
+        if engine_default_in_flight:  # said, not left out: loading keeps a value a previous case set
+            in_flight = Engine._meta.get_field("max_in_flight").get_default()
+        else:
+            in_flight = int(os.environ.get("BENCH_MAX_IN_FLIGHT") or stack.MAX_IN_FLIGHT)
         for engine in config["engines"]:
-            engine["max_in_flight"] = int(os.environ.get("BENCH_MAX_IN_FLIGHT") or stack.MAX_IN_FLIGHT)
+            engine["max_in_flight"] = in_flight
         if failover:
             config["engines"][0]["api_url"] = f"http://127.0.0.1:{stack.closed_port()}/smsir"
         providers_load(data=config)
@@ -156,13 +161,14 @@ class Bench:
                 cursor.execute(
                     f"TRUNCATE {table} CASCADE" if connection.vendor == "postgresql" else f"DELETE FROM {table}"
                 )
-        self.load_config(failover=False)
+        # The warm-up runs at the case's cap too: a worker keeps the cap it first sends under until it is edited.
+        self.load_config(failover=False, engine_default_in_flight=case.engine_default_in_flight)
         assert self.sim is not None
         self.sim.prepare(0)
         if case.worker and not case.worker_after_feed:
             self.workers = stack.workers(case.worker, self.args.workers, self.env, self.log_dir, self.data_dir)
             self.warm_up(self.servers[case.server][1])
-        self.load_config(failover=case.failover)
+        self.load_config(failover=case.failover, engine_default_in_flight=case.engine_default_in_flight)
         self.sim.prepare(case.latency_ms)
 
     def post(self, api_url: str) -> None:
