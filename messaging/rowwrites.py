@@ -160,7 +160,7 @@ def _rows_source(
         return _unnest_source(db, fields, rows, plain)
     columns = [_prepared(db, field, [row[i] for row in rows], plain[i]) for i, field in enumerate(fields)]
     typed = db.vendor == "postgresql"  # a lone NULL in VALUES is untyped there: say each column's type
-    row = "(" + ", ".join(f"%s::{field.db_type(db)}" if typed else "%s" for field in fields) + ")"
+    row = "(" + ", ".join(f"%s::{_db_type(field, db)}" if typed else "%s" for field in fields) + ")"
     params = [value for values in zip(*columns, strict=True) for value in values]
     return f"WITH v ({names}) AS (VALUES {', '.join([row] * len(rows))}) ", "v", params
 
@@ -184,7 +184,7 @@ def _unnest_source(
         if not same[i]
     ]
     varying = ", ".join(f"c{i}" for i in range(len(fields)) if not same[i])
-    unnest = ", ".join(f"%s::{field.db_type(db)}[]" for i, field in enumerate(fields) if not same[i])
+    unnest = ", ".join(f"%s::{_db_type(field, db)}[]" for i, field in enumerate(fields) if not same[i])
     if not any(same):
         return "", f"unnest({unnest}) AS v ({varying})", arrays
     singles = [
@@ -192,9 +192,22 @@ def _unnest_source(
         for i, (field, values) in enumerate(zip(fields, columns, strict=True))
         if same[i]
     ]
-    select = ", ".join(f"%s::{field.db_type(db)} AS c{i}" if same[i] else f"u.c{i}" for i, field in enumerate(fields))
+    select = ", ".join(f"%s::{_db_type(field, db)} AS c{i}" if same[i] else f"u.c{i}" for i, field in enumerate(fields))
     source = f"(SELECT {select} FROM unnest({unnest}) AS u ({varying})) AS v"  # noqa: S608  (metadata names)
     return "", source, [*singles, *arrays]
+
+
+# (field, vendor) -> the column's type: a foreign key builds a field of its target's type to answer, at
+# every call, and a pump's writes name each column's type in every statement.
+_db_types: dict[tuple[Field[Any, Any], str], str] = {}
+
+
+def _db_type(field: Field[Any, Any], db: BaseDatabaseWrapper) -> str:
+    key = (field, db.vendor)
+    found = _db_types.get(key)
+    if found is None:
+        found = _db_types[key] = str(field.db_type(db))
+    return found
 
 
 def _array_text(values: list[Any]) -> Any:
