@@ -155,9 +155,9 @@ def _rows_source(
 
     A single row goes as plain parameters: dumping one-element arrays costs more.
     """
-    names = ", ".join(_v_columns(len(fields)))
     if db.vendor == "postgresql" and len(rows) > 1:
         return _unnest_source(db, fields, rows, plain)
+    names = ", ".join(_v_columns(len(fields)))
     columns = [_prepared(db, field, [row[i] for row in rows], plain[i]) for i, field in enumerate(fields)]
     typed = db.vendor == "postgresql"  # a lone NULL in VALUES is untyped there: say each column's type
     row = "(" + ", ".join(f"%s::{_db_type(field, db)}" if typed else "%s" for field in fields) + ")"
@@ -183,7 +183,8 @@ def _unnest_source(
         for i, (field, values) in enumerate(zip(fields, columns, strict=True))
         if not same[i]
     ]
-    varying = ", ".join(f"c{i}" for i in range(len(fields)) if not same[i])
+    names = _v_columns(len(fields))
+    varying = ", ".join(name for name, constant in zip(names, same, strict=True) if not constant)
     unnest = ", ".join(f"%s::{_db_type(field, db)}[]" for i, field in enumerate(fields) if not same[i])
     if not any(same):
         return "", f"unnest({unnest}) AS v ({varying})", arrays
@@ -192,7 +193,10 @@ def _unnest_source(
         for i, (field, values) in enumerate(zip(fields, columns, strict=True))
         if same[i]
     ]
-    select = ", ".join(f"%s::{_db_type(field, db)} AS c{i}" if same[i] else f"u.c{i}" for i, field in enumerate(fields))
+    select = ", ".join(
+        f"%s::{_db_type(field, db)} AS {name}" if constant else f"u.{name}"
+        for field, name, constant in zip(fields, names, same, strict=True)
+    )
     source = f"(SELECT {select} FROM unnest({unnest}) AS u ({varying})) AS v"  # noqa: S608  (metadata names)
     return "", source, [*singles, *arrays]
 
