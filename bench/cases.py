@@ -128,8 +128,9 @@ CASES = [
         backlog=True,
         engine_default_in_flight=True,
     ),
-    # What deliver_0ms measured until session 11. With 1,200 calls allowed at once against a provider that
-    # answers at once, a worker opens ~1,200 connections; setting them up costs both ends CPU (docs/benchmark.md).
+    # deliver_0ms with the engines' cap raised to the 200 ms case's. With 1,200 calls allowed at once against a
+    # provider that answers at once, a worker opens ~1,200 connections; setting them up costs both ends CPU
+    # (docs/benchmark.md).
     Case(
         "deliver_0ms_1200",
         "as deliver_0ms, engines raised to 1,200 calls in flight (the 200 ms case's cap)",

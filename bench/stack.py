@@ -385,7 +385,7 @@ class DiskProbe:
 
     A commit stall can be the database waiting on itself or the device sitting on a write. Sampled every few
     milliseconds, a request in flight while none completes is the device's own wait: nothing in this
-    machine's kernel queued in front of it (session 10 found every stall here to be one write that the
+    machine's kernel queued in front of it (on the benchmark machine every stall was one write that the
     virtual disk held for 100-450 ms). Linux only; ``under`` gives None where it cannot tell.
     """
 

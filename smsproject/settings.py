@@ -116,7 +116,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_boo
     _prepare = env_int("DB_PREPARE_THRESHOLD", 5)
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = _prepare or None
 # Unset: the server's setting (PostgreSQL's default is on). "off" answers a commit before its WAL is on disk:
-# a disk whose flushes stall (docs/benchmark.md, session 9) then no longer stalls the 202s, but a crash of
+# a disk whose flushes stall (docs/benchmark.md, design notes) then no longer stalls the 202s, but a crash of
 # PostgreSQL or of the machine loses the last ~0.6 s of commits, accepted requests included. An operator's
 # choice for the web processes only (docs/guarantees.md); the workers' commits record what a provider did.
 DB_SYNCHRONOUS_COMMIT = os.environ.get("DB_SYNCHRONOUS_COMMIT", "")
@@ -202,7 +202,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Prefork, one child: its parent kills a child stuck past the task time limit and starts a new one. The
 # solo pool (two solo workers: 0.48-0.53 of the bare client at 0 ms against 0.39-0.41, 275 MB) has no such
-# watchdog, and one solo worker stalled in the whole-worker SIGKILL fault test (docs/benchmark.md, session 6).
+# watchdog, and one solo worker stalled in the whole-worker SIGKILL fault test (docs/benchmark.md, design notes).
 CELERY_WORKER_POOL = os.environ.get("CELERY_WORKER_POOL") or "prefork"
 CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 1)
 # Allocations between the garbage collector's young-generation passes in gunicorn and Celery workers

@@ -94,7 +94,7 @@ def test_redis_restarted_empty_loses_no_request_and_the_worker_reconnects(make_s
     ("pump", "cache"), [("1", "redis"), ("0", "db")], ids=["pump-redis-cache", "task-per-request-db-cache"]
 )
 def test_redis_frozen_keeps_the_api_answering_and_wedges_no_worker(make_stack, pump, cache):
-    frozen_for = 30.0  # as long as the issue asks: a worker must not stay wedged past Redis timeouts
+    frozen_for = 30.0  # longer than every Redis timeout: a worker must not stay wedged past them
     stack = make_stack(cache=cache, SMS_PUMP_ENABLED=pump)
     stack.api()
     stack.worker(concurrency=4)
