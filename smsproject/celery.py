@@ -4,8 +4,9 @@ import logging
 import os
 
 from celery import Celery
-from celery.signals import worker_init, worker_process_init
+from celery.signals import beat_init, before_task_publish, worker_init, worker_process_init
 
+from smsproject.heartbeats import BeatHeartbeat, WorkerHeartbeat
 from smsproject.kombu_fixes import patch_redis_channel_close
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsproject.settings")
@@ -14,6 +15,10 @@ patch_redis_channel_close()  # a worker must survive Redis stopping mid-task: se
 app = Celery("smsproject")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# /readyz reads these (smsproject.probes).
+app.steps["worker"].add(WorkerHeartbeat)
+beat_init.connect(BeatHeartbeat.started, weak=False)
+before_task_publish.connect(BeatHeartbeat.published, weak=False)
 
 
 @worker_init.connect

@@ -65,6 +65,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz: answered before host checks, redirects and everything else (smsproject.probes).
+    "smsproject.probes.ProbeMiddleware",
     "common.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",  # only adds a header: first, so every answer has it
@@ -306,6 +308,17 @@ SMS_GATEWAY: dict[str, Any] = {
     "OTP_HMAC_KEY": os.environ.get("OTP_HMAC_KEY", ""),
     # "phone:code" pairs that never reach a provider and approve with their fixed code (QA, store review).
     "TEST_NUMBERS": dict(item.split(":", 1) for item in env_list("SMS_TEST_NUMBERS", "") if ":" in item),
+}
+
+# --- Probes (smsproject.probes, smsproject.heartbeats) ----------------------------------------------
+PROBES = {
+    # /readyz answers within this, each check running meanwhile; one still running counts as failed.
+    "CHECK_SECONDS": env_float("SMS_READY_CHECK_SECONDS", 0.8),
+    # How often each worker writes its heartbeat, and the age at which /readyz calls it missing.
+    "HEARTBEAT_SECONDS": env_float("SMS_HEARTBEAT_SECONDS", 10.0),
+    "WORKER_MAX_AGE_SECONDS": env_float("SMS_READY_WORKER_MAX_AGE_SECONDS", 60.0),
+    # Beat beats when it publishes; it publishes the sweeper every SMS_SWEEP_INTERVAL_SECONDS.
+    "BEAT_MAX_AGE_SECONDS": env_float("SMS_READY_BEAT_MAX_AGE_SECONDS", 3.0 * SMS_GATEWAY["SWEEP_INTERVAL_SECONDS"]),
 }
 
 # --- Sentry ---------------------------------------------------------------------------------------
