@@ -86,7 +86,10 @@ def _check(engine_id: int) -> str:
         return OPEN
     # Half-open: one probe across all processes; the others keep skipping until it reports.
     _, cooldown = _config()
-    return PROBE if cache.add(probe_key, 1, timeout=max(1, int(cooldown))) else OPEN
+    if not cache.add(probe_key, 1, timeout=max(1, int(cooldown))):
+        return OPEN
+    logger.warning("breaker half-open: engine %s gets one probe", engine_id, extra={"engine_id": engine_id})
+    return PROBE
 
 
 @_fail_open
@@ -96,7 +99,10 @@ def breaker_record(engine_id: int, *, healthy: bool) -> None:
     if healthy:
         if _quiet.get(engine_id):
             return
-        cache.delete_many([failures_key, open_key, probe_key])
+        # Only the process whose delete found the breaker open says it closed: one line per change.
+        if cache.delete(open_key):
+            logger.warning("breaker closed: engine %s is healthy again", engine_id, extra={"engine_id": engine_id})
+        cache.delete_many([failures_key, probe_key])
         _quiet.put(engine_id, True)
         return
     _quiet.forget(engine_id)
@@ -109,8 +115,23 @@ def breaker_record(engine_id: int, *, healthy: bool) -> None:
         failures = 1
     if was_probing or failures >= threshold:
         # Timeout is twice the cool-down: the key must outlive the open period to be read as half-open.
-        cache.set(open_key, time.time() + cooldown, timeout=int(cooldown * 2) + 60)
-        cache.delete(probe_key)
+        timeout = int(cooldown * 2) + 60
+        if was_probing:
+            cache.set(open_key, time.time() + cooldown, timeout=timeout)
+            # Only the process that removed the probe's claim saw the probe fail; later failures extend quietly.
+            if cache.delete(probe_key):
+                logger.warning(
+                    "breaker re-opened: engine %s failed its probe", engine_id, extra={"engine_id": engine_id}
+                )
+        elif cache.add(open_key, time.time() + cooldown, timeout=timeout):
+            cache.delete(probe_key)
+            logger.warning(
+                "breaker opened: engine %s after %s consecutive failures for %ss",
+                engine_id,
+                failures,
+                cooldown,
+                extra={"engine_id": engine_id},
+            )
 
 
 def breaker_state(engine_id: int) -> BreakerState:

@@ -9,11 +9,17 @@ import logging
 
 import sentry_sdk
 
+from common import metrics
 from common.masking import mask_phone
 from messaging.models import Engine, VerifyRequests
 from providers.base import SendResult
 
 logger = logging.getLogger("messaging.events")
+
+
+def _fields(request: VerifyRequests, **more: object) -> dict[str, object]:
+    """Structured fields for a log line about ``request`` (JSON logs show them; request_id ties it to the API)."""
+    return {"request_id": request.trace_id, "sms_id": request.id, **more}
 
 
 def failover(request: VerifyRequests, engine: Engine, result: SendResult) -> None:
@@ -23,6 +29,7 @@ def failover(request: VerifyRequests, engine: Engine, result: SendResult) -> Non
         mask_phone(request.phone),
         engine.name,
         result.error_code,
+        extra=_fields(request, engine=engine.name, outcome="failover", error_code=result.error_code),
     )
     with sentry_sdk.new_scope() as scope:
         scope.set_tag("engine", engine.name)
@@ -33,7 +40,13 @@ def failover(request: VerifyRequests, engine: Engine, result: SendResult) -> Non
 
 
 def request_failed(request: VerifyRequests, error: str) -> None:
-    logger.error("request %s to %s FAILED: %s", request.id, mask_phone(request.phone), error)
+    logger.error(
+        "request %s to %s FAILED: %s",
+        request.id,
+        mask_phone(request.phone),
+        error,
+        extra=_fields(request, outcome="FAILED"),
+    )
     with sentry_sdk.new_scope() as scope:
         scope.set_tag("request_id", str(request.id))
         scope.set_tag("engine", error.split(":", 1)[0] if ":" in error else "none")
@@ -48,7 +61,8 @@ def _first_code(error: str) -> str:
 
 
 def configuration_error(engine: Engine, error: str) -> None:
-    logger.error("engine %s is misconfigured: %s", engine.name, error)
+    metrics.count_configuration_error(engine.name, "config_error")
+    logger.error("engine %s is misconfigured: %s", engine.name, error, extra={"engine": engine.name})
     with sentry_sdk.new_scope() as scope:
         scope.set_tag("engine", engine.name)
         scope.set_tag("error_code", "config_error")

@@ -116,6 +116,9 @@ class VerifyRequests(models.Model):
     send_before = models.DateTimeField(
         null=True, blank=True, help_text="Never send after this (a verification code that expired)."
     )
+    trace_id = models.CharField(
+        max_length=64, blank=True, help_text="The X-Request-ID of the API call that made it: its log lines carry it."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     queued_at = models.DateTimeField(
         default=timezone.now, help_text="Accepted or re-queued; its age limit counts from here."

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "common.middleware.RequestIdMiddleware",  # first: every answer, errors included, carries X-Request-ID
     # /healthz and /readyz: answered before host checks, redirects and everything else (smsproject.probes).
     "smsproject.probes.ProbeMiddleware",
     "common.middleware.BodySizeLimitMiddleware",
@@ -321,6 +322,21 @@ PROBES = {
     "BEAT_MAX_AGE_SECONDS": env_float("SMS_READY_BEAT_MAX_AGE_SECONDS", 3.0 * SMS_GATEWAY["SWEEP_INTERVAL_SECONDS"]),
 }
 
+# --- Metrics (Prometheus, at /metrics) ---------------------------------------------------------------
+# Every process (gunicorn workers, Celery workers) counts into files in one folder and a scrape sums them
+# (prometheus_client's multiprocess mode, which reads PROMETHEUS_MULTIPROC_DIR when it is first imported,
+# so it is set here, before any module imports it). Processes on one host must share the folder; empty it
+# when the whole service is stopped (scripts and deploy/ do), never while processes run.
+METRICS_ENABLED = env_bool("SMS_METRICS_ENABLED", True)
+METRICS_DIR = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or DATA_DIR / "metrics")
+if METRICS_ENABLED:
+    METRICS_DIR.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
+# Who may scrape: a bearer token (Prometheus' `authorization` setting) and/or client addresses or networks.
+# Both empty: anyone who reaches the port; put one in front of a public API.
+METRICS_TOKEN = os.environ.get("SMS_METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = env_list("SMS_METRICS_ALLOWED_IPS", "")
+
 # --- Sentry ---------------------------------------------------------------------------------------
 SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
 SENTRY_ENVIRONMENT = os.environ.get("SENTRY_ENVIRONMENT", "production")
@@ -334,12 +350,29 @@ USE_I18N = True
 USE_TZ = True
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+# "plain" (a line of text) or "json" (one JSON object a line, for a log shipper). Either way every line
+# carries the request id (X-Request-ID) it belongs to, in the API and in the workers.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use plain or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"mask_pii": {"()": "common.masking.MaskingFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_pii"]}},
+    "filters": {
+        "mask_pii": {"()": "common.masking.MaskingFilter"},
+        "request_id": {"()": "common.logs.RequestIdFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id", "mask_pii"]}
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
 

@@ -6,6 +6,7 @@ attempt log, and ``send_before=expires_at`` so a code still queued when it expir
 
 from __future__ import annotations
 
+import functools
 import math
 import uuid
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from clients.models import Client
+from common import metrics
 from common.conf import gateway_settings
 from common.exceptions import ApplicationError, RateLimited
 from common.phones import InvalidPhone, normalize_phone
@@ -106,7 +108,7 @@ def verification_start(*, client: Client, phone: str, template_id: int | None, i
     template = verification_template(template_id=template_id)
     now = timezone.now()
     same = Verification.objects.filter(client=client, phone=phone, template=template)
-    _expire(same.filter(status=Status.PENDING, expires_at__lte=now), now=now)
+    _expire(same.filter(status=Status.PENDING, expires_at__lte=now), now=now, template_id=template.template_id)
     pending = same.select_for_update().filter(status=Status.PENDING).first()
     if pending is not None:
         return StartResult(verification_resend(verification=pending, ip=ip, now=now), created=False)
@@ -135,6 +137,7 @@ def verification_start(*, client: Client, phone: str, template_id: int | None, i
         # Another request created the pending verification a moment ago and sent its code; this whole
         # transaction (our send request included) rolls back.
         raise _resend_too_soon(gateway["OTP_RESEND_INTERVAL_SECONDS"]) from exc
+    transaction.on_commit(functools.partial(metrics.count_verification, template.template_id, "started"))
     return StartResult(verification, created=True)
 
 
@@ -166,8 +169,11 @@ def _resend_too_soon(wait: int) -> RateLimited:
     return RateLimited(f"A code was just sent; retry after {wait} seconds.", code="resend_too_soon", retry_after=wait)
 
 
-def _expire(queryset: Any, *, now: datetime) -> int:
-    return int(queryset.update(status=Status.EXPIRED, code_sealed="", completed_at=now, updated_at=now))
+def _expire(queryset: Any, *, now: datetime, template_id: int) -> int:
+    expired = int(queryset.update(status=Status.EXPIRED, code_sealed="", completed_at=now, updated_at=now))
+    if expired:
+        metrics.count_verification(template_id, "expired")
+    return expired
 
 
 def verification_check(*, verification: Verification, code: str) -> Verification:
@@ -184,14 +190,18 @@ def verification_check(*, verification: Verification, code: str) -> Verification
     live = rows.filter(status=Status.PENDING, expires_at__gt=now, failed_checks__lt=max_checks)
     if code_matches(verification_id=verification.id, code=code, code_hash=verification.code_hash):
         if live.update(status=Status.APPROVED, code_sealed="", completed_at=now, updated_at=now):
+            metrics.count_verification(verification.template.template_id, "approved")
             verification.refresh_from_db()
             return verification
     else:
         live.update(failed_checks=F("failed_checks") + 1, updated_at=now)
-        rows.filter(status=Status.PENDING, failed_checks__gte=max_checks).update(
+        if rows.filter(status=Status.PENDING, failed_checks__gte=max_checks).update(
             status=Status.MAX_ATTEMPTS_REACHED, code_sealed="", completed_at=now, updated_at=now
-        )
-    _expire(rows.filter(status=Status.PENDING, expires_at__lte=now), now=now)
+        ):
+            metrics.count_verification(verification.template.template_id, "locked")
+    _expire(
+        rows.filter(status=Status.PENDING, expires_at__lte=now), now=now, template_id=verification.template.template_id
+    )
     verification.refresh_from_db()
     if verification.status == Status.APPROVED:
         raise _already_approved()
@@ -222,8 +232,9 @@ def verification_resend_after(*, verification: Verification) -> datetime | None:
 def verification_cancel(*, verification: Verification) -> Verification:
     now = timezone.now()
     rows = Verification.objects.filter(pk=verification.pk, status=Status.PENDING)
-    _expire(rows.filter(expires_at__lte=now), now=now)
-    rows.update(status=Status.CANCELED, code_sealed="", completed_at=now, updated_at=now)
+    _expire(rows.filter(expires_at__lte=now), now=now, template_id=verification.template.template_id)
+    if rows.update(status=Status.CANCELED, code_sealed="", completed_at=now, updated_at=now):
+        metrics.count_verification(verification.template.template_id, "canceled")
     verification.refresh_from_db()
     if verification.status != Status.CANCELED:
         raise ApplicationError(

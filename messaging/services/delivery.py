@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from common import metrics
 from common.conf import gateway_settings
 from common.memo import Memo
 from common.sealing import unseal
@@ -257,10 +258,12 @@ class Dispatcher:
                 attempt.outcome, attempt.error_message = Attempt.Outcome.SKIPPED, "not started: the lease was ending"
                 attempts.append(attempt)
                 released.append(plan)
+                metrics.count_attempt(route.engine.name, attempt.outcome, "", None)
                 continue
             plan.tries += 1
             _apply_result(attempt, result)
             attempts.append(attempt)
+            metrics.count_attempt(route.engine.name, attempt.outcome, attempt.error_code, attempt.latency_ms)
             health.setdefault(route.engine_id, []).append(result.outcome is not Outcome.TRY_NEXT)
             if result.outcome is Outcome.SENT:
                 endings.append(_Ending(plan.request, Flag.DONE, plan.tries, route.engine_id, result.message_id))
@@ -358,6 +361,7 @@ def _next_open_route(plan: _Plan, skipped: list[Attempt], gate: _Gate, now: date
         attempt = _attempt(plan, route, Attempt.Outcome.SKIPPED, now)
         attempt.error_message = "skipped: breaker open"
         skipped.append(attempt)
+        metrics.count_attempt(route.engine.name, Attempt.Outcome.SKIPPED, "breaker_open", None)
         plan.errors.append(f"{route.engine.name}: breaker open")
     return None
 
@@ -449,6 +453,7 @@ def _finish_many(endings: list[_Ending]) -> None:
             for ending in delivered
         ],
     )
+    metrics.count_ended(Flag.DONE, len(delivered))
     for ending in endings:
         if ending.flag != Flag.DONE:
             _fail(ending, now)
@@ -467,6 +472,7 @@ def _fail(ending: _Ending, now: datetime) -> None:
         updated_at=now,
     )
     if updated:
+        metrics.count_ended(Flag.FAILED)
         events.request_failed(request, ending.error)
 
 

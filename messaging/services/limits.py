@@ -112,17 +112,8 @@ def limits_policy_reset() -> None:
 
 
 def client_ip(*, meta: Mapping[str, Any]) -> str:
-    """The caller's address: REMOTE_ADDR, or X-Forwarded-For as seen by the outermost trusted proxy.
-
-    IPv6 callers are limited per /64, the block one subscriber usually gets.
-    """
-    remote = str(meta.get("REMOTE_ADDR") or "")
-    proxies = gateway_settings()["TRUSTED_PROXY_COUNT"]
-    if proxies > 0:
-        # Each trusted proxy appends the address it saw; anything left of those was written by the caller.
-        hops = [hop.strip() for hop in str(meta.get("HTTP_X_FORWARDED_FOR") or "").split(",") if hop.strip()]
-        if len(hops) >= proxies:
-            remote = hops[-proxies]
+    """The caller's address as rate limits count it: IPv6 callers per /64, the block one subscriber usually gets."""
+    remote = client_address(meta=meta)
     try:
         address = ipaddress.ip_address(remote)
     except ValueError:
@@ -130,6 +121,18 @@ def client_ip(*, meta: Mapping[str, Any]) -> str:
     if address.version == 6:
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
     return str(address)
+
+
+def client_address(*, meta: Mapping[str, Any]) -> str:
+    """The caller's address: REMOTE_ADDR, or X-Forwarded-For as seen by the outermost trusted proxy."""
+    remote = str(meta.get("REMOTE_ADDR") or "")
+    proxies = gateway_settings()["TRUSTED_PROXY_COUNT"]
+    if proxies > 0:
+        # Each trusted proxy appends the address it saw; anything left of those was written by the caller.
+        hops = [hop.strip() for hop in str(meta.get("HTTP_X_FORWARDED_FOR") or "").split(",") if hop.strip()]
+        if len(hops) >= proxies:
+            remote = hops[-proxies]
+    return remote
 
 
 def invalid_phone_error() -> ApplicationError:

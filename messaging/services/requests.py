@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clients.models import Client
+from common import logs, metrics
 from common.conf import gateway_settings
 from common.exceptions import ApplicationError
 from common.memo import Memo
@@ -108,12 +109,14 @@ def request_create(
         template=template,
         token_value=seal(tokens),
         send_before=send_before,
+        trace_id=logs.current_request_id(),
         next_attempt_at=now,
         created_at=now,
         queued_at=now,
     )
     insert_many([request])  # what create() does, without compiling the INSERT through the ORM each time
     requests_announce([request.id])
+    metrics.count_accepted(template.template_id)
     return request
 
 

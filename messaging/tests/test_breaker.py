@@ -50,3 +50,36 @@ def test_a_probe_that_succeeds_closes_the_breaker_even_inside_the_quiet_window(s
     breaker.breaker_record(ENGINE, healthy=True)
     assert breaker.breaker_state(ENGINE).state == "closed"
     assert breaker.breaker_check(ENGINE) == breaker.CLOSED
+
+
+def test_each_change_of_state_is_logged_once(settings, caplog, time_machine):
+    settings.SMS_GATEWAY = {**settings.SMS_GATEWAY, "BREAKER_THRESHOLD": 3, "BREAKER_COOLDOWN_SECONDS": 30.0}
+    time_machine.move_to("2026-01-01 12:00:00", tick=False)
+    caplog.set_level("WARNING", logger="messaging.breaker")
+
+    def lines() -> list[str]:
+        return [record.getMessage().split(":")[0] for record in caplog.records]
+
+    for _ in range(5):  # the third opens it; later failures (calls already in flight) extend it quietly
+        breaker.breaker_record(ENGINE, healthy=False)
+    assert lines() == ["breaker opened"]
+
+    time_machine.shift(31)
+    assert breaker.breaker_check(ENGINE) == breaker.PROBE
+    assert breaker.breaker_check(ENGINE) == breaker.OPEN  # the probe is taken: no second line
+    breaker.breaker_record(ENGINE, healthy=False)  # the probe failed
+    breaker.breaker_record(ENGINE, healthy=False)
+    assert lines() == ["breaker opened", "breaker half-open", "breaker re-opened"]
+
+    time_machine.shift(31)
+    assert breaker.breaker_check(ENGINE) == breaker.PROBE
+    breaker.breaker_record(ENGINE, healthy=True)
+    breaker._quiet.clear()
+    breaker.breaker_record(ENGINE, healthy=True)  # already closed: nothing to say
+    assert lines() == [
+        "breaker opened",
+        "breaker half-open",
+        "breaker re-opened",
+        "breaker half-open",
+        "breaker closed",
+    ]

@@ -1,0 +1,73 @@
+"""Gauges read when Prometheus scrapes: the queue, the breakers, and each engine's state.
+
+They describe the present, so they are read from the database and the cache at scrape time instead of
+being kept current by every process (a counted gauge would go stale when its process dies). Each read is
+one indexed query or one cache call per engine, so a scrape stays cheap at any table size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.db.models import Count, Min
+from django.utils import timezone
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from common.metrics import PREFIX
+from messaging import breaker
+from messaging.models import Engine, VerifyRequests
+
+Flag = VerifyRequests.Flag
+# Numeric breaker states, so that alerts can compare: anything above 0 is not carrying traffic normally.
+BREAKER_VALUES = {"closed": 0, "half-open": 1, "open": 2}
+
+
+class GatewayCollector(Collector):
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield from _queue()
+        yield from _engines()
+
+    def describe(self) -> list[GaugeMetricFamily]:
+        return []  # read at scrape only: never collected when the collector is registered
+
+
+def _queue() -> Iterator[GaugeMetricFamily]:
+    now = timezone.now()
+    depth = GaugeMetricFamily(
+        f"{PREFIX}_queue_depth", "Requests waiting (PENDING) or in flight (SENDING).", labels=["flag"]
+    )
+    counts = dict(
+        VerifyRequests.objects.filter(flag__in=[Flag.PENDING, Flag.SENDING])
+        .values_list("flag")
+        .annotate(n=Count("id"))
+        .values_list("flag", "n")
+    )
+    for flag in (Flag.PENDING, Flag.SENDING):
+        depth.add_metric([flag], counts.get(flag, 0))
+    yield depth
+    oldest = VerifyRequests.objects.filter(flag=Flag.PENDING, next_attempt_at__lte=now).aggregate(
+        due=Min("next_attempt_at")
+    )["due"]
+    age = GaugeMetricFamily(
+        f"{PREFIX}_oldest_due_request_age_seconds",
+        "How long the oldest request that is due has waited for a worker (0 when none waits).",
+    )
+    age.add_metric([], (now - oldest).total_seconds() if oldest else 0.0)
+    yield age
+
+
+def _engines() -> Iterator[GaugeMetricFamily]:
+    state = GaugeMetricFamily(
+        f"{PREFIX}_breaker_state", "Circuit breaker per engine: 0 closed, 1 half-open, 2 open.", labels=["engine"]
+    )
+    enabled = GaugeMetricFamily(f"{PREFIX}_engine_enabled", "1 when the engine is enabled.", labels=["engine"])
+    for engine in Engine.objects.only("id", "name", "enabled"):
+        try:
+            current = breaker.breaker_state(engine.id).state
+        except Exception:  # the cache is down: the breaker fails open, so it is not stopping traffic
+            current = "closed"
+        state.add_metric([engine.name], BREAKER_VALUES[current])
+        enabled.add_metric([engine.name], 1 if engine.enabled else 0)
+    yield state
+    yield enabled
