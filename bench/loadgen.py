@@ -46,7 +46,7 @@ class Generator:
             body = {"phone": local, "template_id": 1, "token_value": {"code": f"{index % 1000000:06d}"}}
             return f"{args.url}/sendsms/", body, {"Authorization": f"Token {args.key}"}
         body = {"mobile": local, "templateId": 100000, "parameters": [{"name": "CODE", "value": "123456"}]}
-        return f"{args.url}/smsir/v1/send/verify", body, {"x-api-key": "bench-ceiling"}
+        return f"{args.url}/smsir/v1/send/verify", body, {"x-api-key": "smsir-test-key"}
 
     async def one(self, session: aiohttp.ClientSession, index: int, due: float) -> None:
         url, body, headers = self.request(index)

@@ -21,7 +21,9 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-$PY -m providers.simulator --host 127.0.0.1 --port "$SIM_PORT" > data/logs/simulator.log 2>&1 & pids+=($!)
+# The simulator takes the same keys the engines were loaded with, so a key set in the environment works too.
+$PY -m providers.simulator --host 127.0.0.1 --port "$SIM_PORT" --key "smsir=$SMSIR_API_KEY" \
+  --key "kavenegar=$KAVENEGAR_API_KEY" > data/logs/simulator.log 2>&1 & pids+=($!)
 .venv/bin/celery -A smsproject worker -l INFO > data/logs/worker.log 2>&1 & pids+=($!)
 .venv/bin/celery -A smsproject beat -l info --scheduler django_celery_beat.schedulers:DatabaseScheduler \
   --pidfile= -s data/celerybeat-schedule > data/logs/beat.log 2>&1 & pids+=($!)

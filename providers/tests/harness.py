@@ -48,7 +48,12 @@ class Harness:
 
 def simulate(scenario: Callable[[Harness], Awaitable[T]]) -> T:
     async def main() -> T:
-        runner, port = await start_simulator("127.0.0.1", 0)
+        runner, port = await start_simulator(
+            "127.0.0.1",
+            0,
+            keys={"smsir": [SMSIR_KEY], "kavenegar": [KAVENEGAR_KEY]},
+            templates={"smsir": [MESSAGES["smsir"].template_code]},
+        )
         try:
             async with aiohttp.ClientSession() as session:
                 return await scenario(Harness(session, f"http://127.0.0.1:{port}"))

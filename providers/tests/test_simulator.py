@@ -13,7 +13,7 @@ import pytest
 
 from providers.simulator import start_simulator
 from providers.simulator.server import NotLoopback
-from providers.tests.harness import MESSAGES, PHONE, Harness, simulate
+from providers.tests.harness import KAVENEGAR_KEY, MESSAGES, PHONE, Harness, simulate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,7 +27,14 @@ def test_stats_count_requests_per_provider_and_per_mobile() -> None:
     stats = simulate(scenario)
 
     assert stats["total"] == 3
-    assert stats["providers"]["smsir"] == {"requests": 2, "sent": 2, "statuses": {"200": 2}}
+    assert stats["providers"]["smsir"] == {
+        "requests": 2,
+        "sent": 2,
+        "statuses": {"200": 2},
+        "status_calls": 0,
+        "status_ids": 0,
+        "credit_calls": 0,
+    }
     assert stats["providers"]["kavenegar"]["requests"] == 1
     assert stats["mobiles"] == {PHONE: {"smsir": 2, "kavenegar": 1}}
 
@@ -115,7 +122,8 @@ def test_smsir_request_without_api_key_gets_401_code_10() -> None:
 def test_malformed_receptor_gets_the_vendors_invalid_number_code() -> None:
     async def scenario(sim: Harness) -> tuple[int, Any]:
         form = {"receptor": "+989121234567", "template": "verify", "token": "1"}
-        async with sim.session.post(sim.url + "/kavenegar/v1/KEY/verify/lookup.json", data=form) as response:
+        path = f"/kavenegar/v1/{KAVENEGAR_KEY}/verify/lookup.json"
+        async with sim.session.post(sim.url + path, data=form) as response:
             return response.status, await response.json()
 
     assert simulate(scenario) == (
