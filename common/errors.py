@@ -7,7 +7,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import Http404, JsonResponse
+from django.views import defaults
+from django.http import Http404, HttpResponse, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -100,9 +101,33 @@ def json_error(code: str, message: str, status_code: int) -> JsonResponse:
     return JsonResponse(error_body(code, message), status=status_code)
 
 
-def handler404(request: Any, exception: Exception | None = None) -> JsonResponse:
+# Errors Django raises before a view runs (a bad request, a refused permission, an unknown URL, a crash) get
+# the error shape too; the admin's own pages keep Django's HTML answers.
+
+
+def _admin_page(request: Any) -> bool:
+    return str(getattr(request, "path", "")).startswith("/admin/")
+
+
+def handler400(request: Any, exception: Exception | None = None) -> HttpResponse:
+    if _admin_page(request):
+        return defaults.bad_request(request, exception)
+    return json_error("bad_request", "The request is malformed.", 400)
+
+
+def handler403(request: Any, exception: Exception | None = None) -> HttpResponse:
+    if _admin_page(request):
+        return defaults.permission_denied(request, exception)
+    return json_error("permission_denied", "You do not have permission to perform this action.", 403)
+
+
+def handler404(request: Any, exception: Exception | None = None) -> HttpResponse:
+    if _admin_page(request):
+        return defaults.page_not_found(request, exception)
     return json_error("not_found", "Not found.", 404)
 
 
-def handler500(request: Any) -> JsonResponse:
+def handler500(request: Any) -> HttpResponse:
+    if _admin_page(request):
+        return defaults.server_error(request)
     return json_error("internal_error", "Internal error; it has been reported.", 500)

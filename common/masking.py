@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
+from urllib.parse import quote, unquote_plus
 
 from common.phones import to_ascii_digits
 
@@ -17,6 +18,8 @@ _PHONE = re.compile(
     rf"(?<!\d)(?:(?:\+{_9}{_8}|{_0}{_0}{_9}{_8}|{_9}{_8}){_S}|{_0})?"
     rf"({_9}{_D}{{2}}){_S}({_D}{{3}}){_S}({_D}{{4}})(?!\d)"
 )
+# A query parameter that carries a number (``GET /sendsms/?phone=``), however the client encoded it.
+_PHONE_PARAM = re.compile(r"([?&]phone=)([^&\s\"]*)", re.IGNORECASE)
 # Kavenegar puts the API key in the URL path.
 _URL_KEY = re.compile(r"(/v1/)[^/\s]+(/verify)")
 _SENSITIVE_KEYS = {
@@ -79,11 +82,28 @@ def scrub_event(event: Any, hint: Any = None) -> Any:
 class MaskingFilter(logging.Filter):
     """Masks phone numbers and URL keys in every log record, whatever logged it."""
 
+    mask = staticmethod(mask_text)
+
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # a broken format string is the caller's bug, not ours to hide
             return True
-        record.msg = mask_text(message)
+        record.msg = self.mask(message)
         record.args = None
         return True
+
+
+def mask_request_line(text: str) -> str:
+    """A logged request line or URL with its ``phone=`` parameters masked however they were encoded
+    (``%2B98...``, Persian digits as UTF-8 escapes, garbage), and any other number masked as in free text."""
+    text = _PHONE_PARAM.sub(
+        lambda match: match.group(1) + quote(mask_phone(unquote_plus(match.group(2))), safe="*"), text
+    )
+    return mask_text(text)
+
+
+class AccessLogMaskingFilter(MaskingFilter):
+    """Masks access log lines (runserver's ``django.server``, gunicorn's access log): the query string too."""
+
+    mask = staticmethod(mask_request_line)

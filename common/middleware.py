@@ -1,4 +1,4 @@
-"""Middleware that runs before anything else: request ids, and oversized bodies refused unparsed."""
+"""Middleware that runs before anything else: request ids, a host we serve, bodies of known and bounded size."""
 
 from __future__ import annotations
 
@@ -7,17 +7,45 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 
 from common import logs
 from common.errors import json_error
 
 
-class BodySizeLimitMiddleware:
+class HostCheckMiddleware:
+    """Refuses a ``Host`` that ``ALLOWED_HOSTS`` does not allow, in the error shape, on every path.
+
+    Ahead of the fast accept path, so it and everything Django serves share this one check (Django's own,
+    ``request.get_host()``); left to Django, the refusal would be its HTML page.
+    """
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            request.get_host()
+        except DisallowedHost:
+            return json_error("invalid_host", "The Host header names a host this service does not serve.", 400)
+        return self.get_response(request)
+
+
+class BodySizeLimitMiddleware:
+    """Refuses oversized bodies before anything parses them, and bodies whose size is not stated.
+
+    A chunked body has no ``Content-Length``: Django's WSGI request reads it as empty, so it would be
+    answered as missing fields, and nothing here could cap it before a parser reads it. Clients send a
+    length (every HTTP client does for a JSON body); a buffering proxy in front adds one.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "HTTP_TRANSFER_ENCODING" in request.META:
+            return json_error("length_required", "Send the body with a Content-Length, not chunked.", 411)
         if not request.path.startswith("/admin/"):
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)

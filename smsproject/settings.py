@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "common.middleware.RequestIdMiddleware",  # first: every answer, errors included, carries X-Request-ID
     # /healthz and /readyz: answered before host checks, redirects and everything else (smsproject.probes).
     "smsproject.probes.ProbeMiddleware",
+    "common.middleware.HostCheckMiddleware",
     "common.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",  # only adds a header: first, so every answer has it
@@ -361,6 +362,7 @@ LOGGING = {
     "filters": {
         "mask_pii": {"()": "common.masking.MaskingFilter"},
         "request_id": {"()": "common.logs.RequestIdFilter"},
+        "mask_access": {"()": "common.masking.AccessLogMaskingFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -369,10 +371,18 @@ LOGGING = {
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id", "mask_pii"]}
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id", "mask_pii"]},
+        # runserver's access log (Django's own handler, plus masking: GET /sendsms/?phone= carries numbers).
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "filters": ["mask_access"]},
     },
+    "loggers": {"django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
 

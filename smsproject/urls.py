@@ -17,5 +17,7 @@ urlpatterns = [
     path("", include("verifications.api.urls")),
 ]
 
+handler400 = "common.errors.handler400"
+handler403 = "common.errors.handler403"
 handler404 = "common.errors.handler404"
 handler500 = "common.errors.handler500"

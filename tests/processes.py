@@ -150,3 +150,53 @@ class Beat(CeleryProcess):
             "--max-interval",
             "1",
         ]
+
+
+class WebServer:
+    """The API on a free 127.0.0.1 port: under gunicorn with ``gunicorn.conf.py`` (as production runs it),
+    or ``manage.py runserver``. Its output, access log included, goes to ``log``."""
+
+    def __init__(self, env: dict[str, str], server: str = "gunicorn") -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**env, "GUNICORN_ACCESS_LOG": "-", "WEB_CONCURRENCY": "1"}
+        self.server = server
+        self.log = ROOT / "data" / f"{server}-{os.getpid()}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        if self.server == "gunicorn":
+            return ["-m", "gunicorn", "smsproject.wsgi", "--bind", f"127.0.0.1:{self.port}"]
+        return ["manage.py", "runserver", "--noreload", f"127.0.0.1:{self.port}"]
+
+    def start(self) -> None:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, *self.command()],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_for(self._listening, timeout=60, message=f"{self.server} listening")
+
+    def _listening(self) -> bool:
+        import socket
+
+        assert self.process is not None and self.process.poll() is None, self.log.read_text()
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+        except OSError:
+            return False
+        return True
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
