@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.views import defaults
 from django.http import Http404, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -109,19 +109,19 @@ def _admin_page(request: Any) -> bool:
     return str(getattr(request, "path", "")).startswith("/admin/")
 
 
-def handler400(request: Any, exception: Exception | None = None) -> HttpResponse:
+def handler400(request: Any, exception: Exception) -> HttpResponse:
     if _admin_page(request):
         return defaults.bad_request(request, exception)
     return json_error("bad_request", "The request is malformed.", 400)
 
 
-def handler403(request: Any, exception: Exception | None = None) -> HttpResponse:
+def handler403(request: Any, exception: Exception) -> HttpResponse:
     if _admin_page(request):
         return defaults.permission_denied(request, exception)
     return json_error("permission_denied", "You do not have permission to perform this action.", 403)
 
 
-def handler404(request: Any, exception: Exception | None = None) -> HttpResponse:
+def handler404(request: Any, exception: Exception) -> HttpResponse:
     if _admin_page(request):
         return defaults.page_not_found(request, exception)
     return json_error("not_found", "Not found.", 404)
