@@ -40,8 +40,8 @@ class Harness:
     async def received(self, provider: str) -> list[dict[str, Any]]:
         return list((await self.control("GET", f"/_sim/received?provider={provider}"))["requests"])
 
-    def adapter(self, kind: str, *, read_timeout: float = 2.0) -> ProviderAdapter:
-        token = SMSIR_KEY if kind == "smsir" else KAVENEGAR_KEY
+    def adapter(self, kind: str, *, read_timeout: float = 2.0, token: str | None = None) -> ProviderAdapter:
+        token = token or (SMSIR_KEY if kind == "smsir" else KAVENEGAR_KEY)
         config = EngineConfig(f"{self.url}/{kind}/", token, connect_timeout=1.0, read_timeout=read_timeout)
         return get_adapter_class(kind)(config)
 
