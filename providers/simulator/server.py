@@ -20,6 +20,7 @@ tests push thousands of requests a second through it.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import ipaddress
 import signal
@@ -30,6 +31,7 @@ from aiohttp import web
 
 from providers.simulator import control, endpoints
 from providers.simulator.state import STATE, SimulatorState
+from providers.simulator.wire import VENDORS
 
 
 class NotLoopback(ValueError):
@@ -37,6 +39,23 @@ class NotLoopback(ValueError):
 
 
 Keys = Mapping[str, Iterable[str]]
+
+
+def add_account_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--key VENDOR=KEY`` and ``--template VENDOR=ID``, for both command lines that start the simulator."""
+    parser.add_argument("--key", action="append", default=[], metavar="VENDOR=KEY", help="another valid API key")
+    parser.add_argument("--template", action="append", default=[], metavar="VENDOR=ID", help="another known template")
+
+
+def by_vendor(pairs: Iterable[str]) -> dict[str, list[str]]:
+    """``["smsir=A", "smsir=B"]`` as ``{"smsir": ["A", "B"]}``; ValueError for an unknown vendor or no value."""
+    found: dict[str, list[str]] = {}
+    for pair in pairs:
+        vendor, _, name = pair.partition("=")
+        if vendor not in VENDORS or not name:
+            raise ValueError(f"{pair!r}: expected VENDOR=VALUE with VENDOR one of {sorted(VENDORS)}")
+        found.setdefault(vendor, []).append(name)
+    return found
 
 
 def make_app(keys: Keys | None = None, templates: Keys | None = None) -> web.Application:

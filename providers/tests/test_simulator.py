@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 import urllib.request
@@ -155,6 +156,42 @@ def test_module_entry_point_prints_the_listening_line_and_serves() -> None:
     finally:
         process.terminate()
         assert process.wait(10) == 0
+
+
+def test_keys_and_templates_given_on_the_command_line_are_known() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "providers.simulator", "--port", "0", "--key", "smsir=cli-key", "--template", "smsir=7"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split()[1]
+        with urllib.request.urlopen(url + "/_sim/accounts", timeout=5) as response:
+            accounts = json.load(response)
+        with urllib.request.urlopen(url + "/_sim/templates", timeout=5) as response:
+            templates = json.load(response)
+    finally:
+        process.terminate()
+        process.wait(10)
+
+    assert {"cli-key", "smsir-test-key", "demo-smsir-key"} <= set(accounts["smsir"])
+    assert "cli-key" not in accounts["kavenegar"]
+    assert {"7", "100000"} <= set(templates["smsir"])
+
+
+def test_a_key_for_an_unknown_vendor_is_a_usage_error() -> None:
+    finished = subprocess.run(
+        [sys.executable, "-m", "providers.simulator", "--port", "0", "--key", "magfa=x"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    assert finished.returncode == 2
+    assert "VENDOR=VALUE" in finished.stderr
 
 
 def test_management_command_refuses_a_public_address() -> None:

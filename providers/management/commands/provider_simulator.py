@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from providers.simulator.server import NotLoopback, serve
+from providers.simulator.server import NotLoopback, add_account_arguments, by_vendor, serve
 
 
 class Command(BaseCommand):
@@ -16,9 +17,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1", help="a loopback address (default 127.0.0.1)")
         parser.add_argument("--port", type=int, default=8900, help="0 picks a free port (default 8900)")
+        add_account_arguments(parser)
 
-    def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
+    def handle(
+        self, *args: Any, host: str, port: int, key: Sequence[str] = (), template: Sequence[str] = (), **options: Any
+    ) -> None:
         try:
-            asyncio.run(serve(host, port))
-        except NotLoopback as exc:
+            asyncio.run(serve(host, port, keys=by_vendor(key), templates=by_vendor(template)))
+        except (NotLoopback, ValueError) as exc:
             raise CommandError(str(exc)) from exc
