@@ -1,4 +1,4 @@
-"""The provider simulator: SMS.IR and Kavenegar wire formats on 127.0.0.1, with fault injection."""
+"""The provider simulator: SMS.IR and Kavenegar as their real APIs behave, on 127.0.0.1, with fault injection."""
 
 from providers.simulator.server import start_simulator
 

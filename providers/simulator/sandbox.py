@@ -72,8 +72,8 @@ class Account:
     status_calls: int = 0
     status_ids: int = 0
     credit_calls: int = 0
-    _rules: dict[str, _RuleCounter] = field(default_factory=lambda: {"": _RuleCounter(DeliveryRule())})
-    _prefix_lengths: list[int] = field(default_factory=lambda: [0])
+    _rules: dict[str, _RuleCounter] = field(init=False, default_factory=lambda: {"": _RuleCounter(DeliveryRule())})
+    _prefix_lengths: list[int] = field(init=False, default_factory=lambda: [0])
 
     def set_rule(self, prefix: str, rule: DeliveryRule) -> None:
         self._rules[prefix] = _RuleCounter(rule)
