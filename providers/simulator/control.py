@@ -39,6 +39,10 @@ def _targets(options: dict[str, Any]) -> list[str]:
     raise web.HTTPBadRequest(text="provider must be smsir, kavenegar or all")
 
 
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _remove(options: dict[str, Any]) -> bool:
     remove = options.get("remove", False)
     if not isinstance(remove, bool):
@@ -121,9 +125,9 @@ def _parse_fault(options: dict[str, Any]) -> Fault:
     code = options.get("code")
     if mode not in MODES:
         raise web.HTTPBadRequest(text=f"mode must be one of {sorted(MODES)}")
-    if not isinstance(latency_ms, int) or latency_ms < 0:
+    if not _is_count(latency_ms):
         raise web.HTTPBadRequest(text="latency_ms must be a non-negative integer")
-    if fail_first is not None and (not isinstance(fail_first, int) or fail_first < 0):
+    if fail_first is not None and not _is_count(fail_first):
         raise web.HTTPBadRequest(text="fail_first must be a non-negative integer or null")
     if mode == "error" and not isinstance(code, int):
         raise web.HTTPBadRequest(text="mode error needs an integer code")
@@ -142,7 +146,7 @@ async def accounts(request: web.Request) -> web.Response:
         balance = options.get("balance", DEFAULT_BALANCE)
         if not isinstance(key, str) or not key:
             raise web.HTTPBadRequest(text="key must be a non-empty string")
-        if not isinstance(balance, int) or isinstance(balance, bool) or balance < 0:
+        if not _is_count(balance):
             raise web.HTTPBadRequest(text="balance must be a non-negative integer")
         remove = _remove(options)
         for name in targets:
@@ -193,7 +197,7 @@ def _parse_rule(options: dict[str, Any]) -> tuple[str, DeliveryRule]:
     match = _PREFIX.fullmatch(prefix) if isinstance(prefix, str) else None
     if match is None:
         raise web.HTTPBadRequest(text="prefix must be digits, like 0935 or +98935")
-    if not isinstance(delay_ms, int) or isinstance(delay_ms, bool) or delay_ms < 0:
+    if not _is_count(delay_ms):
         raise web.HTTPBadRequest(text="delay_ms must be a non-negative integer")
     if not isinstance(share, int | float) or isinstance(share, bool) or not 0 <= share <= 1:
         raise web.HTTPBadRequest(text="undelivered_share must be a number from 0 to 1")
