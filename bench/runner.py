@@ -326,7 +326,7 @@ class Bench:
         from messaging.publishing import publish_now
         from messaging.services.requests import requests_announce
 
-        client = Client.objects.get(key_prefix=self.key[:8])
+        client = Client.objects.get(keys__prefix=self.key[:8])
         template = Templates.objects.get(template_id=1)
         first = self.blocks * PHONE_BLOCK
         self.blocks += 1

@@ -6,4 +6,5 @@ class ClientsConfig(AppConfig):
     verbose_name = "API clients"
 
     def ready(self) -> None:
-        from clients import schema, signals  # noqa: F401  (schema extension; the purge's beat entry at migrate)
+        # The schema extension; the purge's beat entry at migrate; keys' last-used times written after responses.
+        from clients import schema, signals, usage  # noqa: F401

@@ -4,11 +4,9 @@ from django.db import models
 
 
 class Client(models.Model):
-    """A backend team calling the API. Only a hash of its key is stored."""
+    """A backend team calling the API with one or more keys (``ClientKey``)."""
 
     name = models.CharField(max_length=100, unique=True)
-    key_prefix = models.CharField(max_length=8, help_text="First characters of the key, to tell keys apart.")
-    key_hash = models.CharField(max_length=64, unique=True, editable=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -22,6 +20,35 @@ class Client(models.Model):
     @property
     def is_authenticated(self) -> bool:
         return True
+
+
+class Scope(models.TextChoices):
+    """What a key may do; each API operation names the scopes that reach it."""
+
+    SEND = "sms:send", "send SMS (POST /sendsms/)"
+    VERIFY = "verify", "verifications (/verifications/...)"
+    READ = "read", "read requests (GET /sendsms/...)"
+
+
+class ClientKey(models.Model):
+    """One of a client's API keys. Only a hash is stored; the prefix tells keys apart in lists and commands."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=8, unique=True, help_text="First characters of the key.")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(default=list, help_text="Any of: sms:send, verify, read.")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Written at most once a minute per key, after the response (clients.usage).
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["client_id", "created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name})"
 
 
 class IdempotencyRecord(models.Model):

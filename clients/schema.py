@@ -1,10 +1,14 @@
-"""Tells drf-spectacular (and so Swagger UI's Authorize button) how clients authenticate."""
+"""Tells drf-spectacular (and so Swagger UI) how clients authenticate and which key scopes each operation needs."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+
+from clients.access import insufficient_scope_message, view_scopes
+from common.openapi import ErrorSerializer
 
 
 class ClientTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
@@ -16,5 +20,44 @@ class ClientTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-unty
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "`Token <key>`; `python manage.py create_client NAME` prints a key.",
+            "description": (
+                "`Token <key>`. A key holds scopes (`sms:send`, `verify`, `read`); each operation names the ones it "
+                "accepts and answers 403 `insufficient_scope` to a key without them. "
+                "`python manage.py client_keys create CLIENT` prints a key."
+            ),
         }
+
+
+class ScopedAutoSchema(AutoSchema):
+    """drf-spectacular's schema, plus each operation's key scopes (view ``key_scopes``) and its 403."""
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        scopes = view_scopes(self.view, self.method)
+        if operation is None or scopes is None:
+            return operation
+        names = " or ".join(f"`{scope}`" for scope in sorted(scopes))
+        operation["description"] = f"{operation.get('description', '')}\n\nKey scope: {names}.".lstrip()
+        operation["x-key-scopes"] = sorted(scopes)
+        error = self.resolve_serializer(ErrorSerializer, "response")
+        operation["responses"]["403"] = {
+            "content": {
+                "application/json": {
+                    "schema": error.ref,
+                    "examples": {
+                        "403InsufficientScope": {
+                            "value": {
+                                "error": {
+                                    "code": "insufficient_scope",
+                                    "message": insufficient_scope_message(scopes),
+                                    "fields": {},
+                                }
+                            },
+                            "summary": "403 insufficient_scope",
+                        }
+                    },
+                }
+            },
+            "description": "The key lacks the scope this operation needs.",
+        }
+        return operation

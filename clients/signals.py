@@ -1,4 +1,4 @@
-"""Registers the idempotency-record purge after every migrate; forgets memoised clients when one changes."""
+"""Registers the idempotency-record purge after every migrate; forgets memoised keys when a client or key changes."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ def register_periodic_tasks(sender: AppConfig, using: str = "default", **kwargs:
 
 
 @receiver([post_save, post_delete], sender="clients.Client")
+@receiver([post_save, post_delete], sender="clients.ClientKey")
 def forget_clients(**kwargs: Any) -> None:
-    # A deactivated or deleted client is refused at once by this process, within AUTH_MEMO_SECONDS by others.
+    # A deactivated client or a revoked key is refused at once by this process, within AUTH_MEMO_SECONDS by others.
     memos_clear()

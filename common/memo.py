@@ -14,6 +14,9 @@ from typing import ClassVar, Generic, TypeVar
 K = TypeVar("K")
 V = TypeVar("V")
 
+# The memos' clock; tests swap it to step past an expiry without sleeping.
+clock: Callable[[], float] = time.monotonic
+
 
 class Memo(Generic[K, V]):
     _every: ClassVar[list[Memo[object, object]]] = []
@@ -26,7 +29,7 @@ class Memo(Generic[K, V]):
 
     def get(self, key: K) -> V | None:
         entry = self._entries.get(key)
-        if entry is None or time.monotonic() - entry[0] >= self.seconds:
+        if entry is None or clock() - entry[0] >= self.seconds:
             return None
         return entry[1]
 
@@ -35,10 +38,10 @@ class Memo(Generic[K, V]):
         return self._seconds() if callable(self._seconds) else self._seconds
 
     def put(self, key: K, value: V, *, seen_at: float | None = None) -> V:
-        """Keep ``value``; it expires ``seconds`` after ``seen_at`` (a ``time.monotonic()``, default now)."""
+        """Keep ``value``; it expires ``seconds`` after ``seen_at`` (a ``clock()`` reading, default now)."""
         if len(self._entries) > 10_000:  # keys come from clients' input: never let them grow without bound
             self._entries.clear()
-        self._entries[key] = (time.monotonic() if seen_at is None else seen_at, value)
+        self._entries[key] = (clock() if seen_at is None else seen_at, value)
         return value
 
     def forget(self, key: K) -> None:

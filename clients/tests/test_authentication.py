@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.test import APIClient
 
-from clients.services import client_rotate_key
+from clients.access import READ, key_access
 
 
 def get_with(header: str | None) -> Any:
@@ -61,35 +62,22 @@ def test_inactive_client_is_refused(api_client_key: tuple[Any, str]) -> None:
     assert_401(get_with(f"Token {key}"), "invalid_token")
 
 
-def test_rotated_key_replaces_the_old_one(api_client_key: tuple[Any, str]) -> None:
-    client, old_key = api_client_key
-
-    new_key = client_rotate_key(client=client)
-
-    assert_401(get_with(f"Token {old_key}"), "invalid_token")
-    assert get_with(f"Token {new_key}").status_code == 200
-
-
 def test_a_known_key_is_remembered_for_a_few_seconds_so_requests_skip_the_lookup(
     api_client_key: tuple[Any, str], django_assert_num_queries: Any
 ) -> None:
-    from clients.authentication import client_for_key
-
     client, key = api_client_key
     with django_assert_num_queries(1):
-        assert client_for_key(key) == client
+        assert key_access(key=key, scopes=None) == client
     with django_assert_num_queries(0):
-        assert client_for_key(key) == client
-    with django_assert_num_queries(1):  # unknown keys are never remembered
-        assert client_for_key("not-a-real-key") is None
+        assert key_access(key=key, scopes=READ) == client
+    with django_assert_num_queries(1), pytest.raises(AuthenticationFailed):  # unknown keys are never remembered
+        key_access(key="not-a-real-key", scopes=None)
 
 
 def test_with_the_memo_off_every_request_looks_the_key_up(
     api_client_key: tuple[Any, str], django_assert_num_queries: Any, settings: Any
 ) -> None:
-    from clients.authentication import client_for_key
-
     settings.SMS_GATEWAY = {**settings.SMS_GATEWAY, "AUTH_MEMO_SECONDS": 0}
-    client_for_key(api_client_key[1])
+    key_access(key=api_client_key[1], scopes=None)
     with django_assert_num_queries(1):
-        assert client_for_key(api_client_key[1]) == api_client_key[0]
+        assert key_access(key=api_client_key[1], scopes=None) == api_client_key[0]

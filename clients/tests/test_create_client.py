@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
-from clients.models import Client
+from clients.models import Client, ClientKey
 
 
 def create_client(name: str) -> str:
@@ -24,7 +24,7 @@ def test_create_client_prints_the_key_as_the_last_line(db: Any) -> None:
     key = output.strip().splitlines()[-1]
     assert len(key) >= 32
     assert " " not in key
-    assert Client.objects.get(name="shop-backend").key_prefix == key[:8]
+    assert ClientKey.objects.get(client__name="shop-backend").prefix == key[:8]
 
 
 def test_create_client_key_authenticates(db: Any) -> None:
@@ -50,7 +50,7 @@ def test_create_client_refuses_a_duplicate_name(db: Any) -> None:
 def test_create_client_stores_only_a_hash_of_the_key(db: Any) -> None:
     key = create_client("shop-backend").strip().splitlines()[-1]
 
-    row = Client.objects.filter(name="shop-backend").values().get()
+    row = ClientKey.objects.filter(client__name="shop-backend").values().get()
     assert all(key not in str(value) for value in row.values())
     assert len(row["key_hash"]) == 64
 

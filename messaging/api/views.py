@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clients.access import READ, SEND, KeyScopes
 from clients.authentication import request_client
 from clients.idempotency import HEADER as IDEMPOTENCY_HEADER
 from clients.idempotency import idempotent_response
@@ -90,6 +91,8 @@ _SEND_ERRORS = [
 
 
 class SendSmsView(APIView):
+    key_scopes: KeyScopes = {"POST": SEND, "GET": READ}
+
     @extend_schema(
         operation_id="sendsms_create",
         summary="Send a templated SMS",
@@ -162,6 +165,8 @@ class SendSmsView(APIView):
 
 
 class SendSmsDetailView(APIView):
+    key_scopes: KeyScopes = {"GET": READ}
+
     @extend_schema(
         operation_id="sendsms_retrieve",
         summary="One request with its attempts",

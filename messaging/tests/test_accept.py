@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import random
 import re
+from datetime import timedelta
 from typing import Any
 
 import phonenumbers
 import pytest
 import time_machine
 from django.db import OperationalError
+from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
+from clients.services import client_key_create, client_key_revoke
 from common.phones import InvalidPhone, e164_parts, normalize_phone
 from conftest import GatewayAPIClient
 from messaging.api import accept
@@ -137,6 +140,52 @@ def test_fast_path_leaves_everything_else_to_the_drf_view(
 
     assert fast_calls == [False]
     assert answer(fast) == answer(drf)  # with Idempotency-Key, the second is a replay of the first
+
+
+def _key_of_kind(client: Any, kind: str) -> str:
+    scopes = ["read", "verify"] if kind == "without_send" else ["sms:send"]
+    expires_at = timezone.now() - timedelta(seconds=1) if kind == "expired" else None
+    key, secret = client_key_create(client=client, name=kind, scopes=scopes, expires_at=expires_at)
+    if kind == "revoked":
+        client_key_revoke(key=key)
+    if kind == "inactive_client":
+        client.is_active = False
+        client.save()
+    return secret
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "code"),
+    [
+        ("send_only", 202, None),
+        ("without_send", 403, "insufficient_scope"),
+        ("expired", 401, "invalid_token"),
+        ("revoked", 401, "invalid_token"),
+        ("inactive_client", 401, "invalid_token"),
+    ],
+)
+def test_both_paths_decide_a_keys_access_alike(
+    api: GatewayAPIClient,
+    template: Any,
+    fast_calls: list[bool],
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+    status: int,
+    code: str | None,
+) -> None:
+    api.credentials(HTTP_AUTHORIZATION=f"Token {_key_of_kind(api.gateway_client, kind)}")
+
+    fast, drf = both_paths(api, monkeypatch, VALID)
+
+    assert fast_calls == [status == 202]  # the fast path accepts, or leaves the refusal to the DRF view
+    fast_status, fast_body, fast_headers = answer(fast)
+    drf_status, drf_body, drf_headers = answer(drf)
+    if status == 202:
+        assert (fast_body.pop("phone"), drf_body.pop("phone")) == ("+989121234567", "+989121234568")
+    else:
+        assert fast_body["error"]["code"] == code
+    assert fast_status == status
+    assert (fast_status, fast_body, fast_headers) == (drf_status, drf_body, drf_headers)
 
 
 def test_fast_path_leaves_other_bodies_to_the_drf_view(
@@ -265,11 +314,11 @@ def test_e164_parts_of_an_iranian_number_match_phonenumbers() -> None:
 def test_database_failure_while_checking_is_the_same_503_as_the_drf_view(
     api: GatewayAPIClient, template: Any, fast_calls: list[bool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(key: str) -> Any:
+    def broken(**kwargs: Any) -> Any:
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(accept, "client_for_key", broken)
-    monkeypatch.setattr("clients.authentication.client_for_key", broken)
+    monkeypatch.setattr(accept, "key_access", broken)
+    monkeypatch.setattr("clients.authentication.key_access", broken)
     fast = api.post("/sendsms/", VALID, format="json")
     with monkeypatch.context() as patch:
         patch.setattr(accept, "fast_accept", lambda request: None)

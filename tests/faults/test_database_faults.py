@@ -158,7 +158,7 @@ def assert_503(response: Any) -> None:
 
 @pytest.mark.django_db
 def test_a_database_error_during_authentication_is_a_503(api, monkeypatch):
-    monkeypatch.setattr("clients.authentication.hash_key", fail)
+    monkeypatch.setattr("clients.access.hash_key", fail)
     assert_503(api.post("/sendsms/", BODY, format="json"))
 
 

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clients.access import READ, VERIFY, KeyScopes
 from clients.authentication import request_client
 from clients.idempotency import HEADER as IDEMPOTENCY_HEADER
 from clients.idempotency import idempotent_response
@@ -98,6 +99,8 @@ def _found(request: Request, verification_id: uuid.UUID) -> Verification:
 
 
 class VerificationsView(APIView):
+    key_scopes: KeyScopes = {"POST": VERIFY}
+
     @extend_schema(
         operation_id="verifications_create",
         summary="Send a verification code",
@@ -148,6 +151,8 @@ class VerificationsView(APIView):
 
 
 class VerificationDetailView(APIView):
+    key_scopes: KeyScopes = {"GET": VERIFY | READ}
+
     @extend_schema(
         operation_id="verifications_retrieve",
         summary="A verification's status",
@@ -164,6 +169,8 @@ class VerificationDetailView(APIView):
 
 
 class VerificationCheckView(APIView):
+    key_scopes: KeyScopes = {"POST": VERIFY}
+
     @extend_schema(
         operation_id="verifications_check",
         summary="Check a code against one verification",
@@ -190,6 +197,8 @@ class VerificationCheckView(APIView):
 
 
 class VerificationCheckByPhoneView(APIView):
+    key_scopes: KeyScopes = {"POST": VERIFY}
+
     @extend_schema(
         operation_id="verifications_check_by_phone",
         summary="Check a code against the latest verification of a phone",
@@ -224,6 +233,8 @@ class VerificationCheckByPhoneView(APIView):
 
 
 class VerificationCancelView(APIView):
+    key_scopes: KeyScopes = {"POST": VERIFY}
+
     @extend_schema(
         operation_id="verifications_cancel",
         summary="Cancel a pending verification",
