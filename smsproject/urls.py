@@ -1,6 +1,7 @@
 from django.contrib import admin
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path, reverse
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from messaging.api.metrics import metrics_view
@@ -8,11 +9,27 @@ from messaging.api.metrics import metrics_view
 # The API description is public: a missing or wrong client key must not hide it.
 _PUBLIC = {"authentication_classes": [], "permission_classes": [AllowAny]}
 
+
+def index(request: HttpRequest) -> JsonResponse:
+    """What a person opening the root URL looks for: where the docs, the admin and the probes are."""
+    return JsonResponse(
+        {
+            "service": "SMS verification gateway",
+            "docs": {"swagger": reverse("swagger"), "redoc": reverse("redoc"), "openapi": reverse("schema")},
+            "admin": reverse("admin:index"),
+            "probes": {"liveness": "/healthz", "readiness": "/readyz"},
+            "send": {"method": "POST", "path": reverse("sendsms"), "auth": "Authorization: Token <client key>"},
+        }
+    )
+
+
 urlpatterns = [
+    path("", index, name="index"),
     path("admin/", admin.site.urls),
     path("metrics", metrics_view, name="metrics"),
     path("schema/", SpectacularAPIView.as_view(**_PUBLIC), name="schema"),
     path("swagger/", SpectacularSwaggerView.as_view(url_name="schema", **_PUBLIC), name="swagger"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema", **_PUBLIC), name="redoc"),
     path("", include("messaging.api.urls")),
     path("", include("verifications.api.urls")),
 ]
