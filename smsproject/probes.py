@@ -95,6 +95,8 @@ def _readyz(request: HttpRequest) -> HttpResponse:
     body = {"status": "unavailable" if failed else "ok", "checks": answers, "failed": failed}
     response = JsonResponse(body, status=503 if failed else 200)
     response["Cache-Control"] = "no-store"
+    # Polled every few seconds: an outage must not log one error per probe (django.request skips these).
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 

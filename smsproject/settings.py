@@ -359,6 +359,7 @@ SENTRY_ENVIRONMENT = os.environ.get("SENTRY_ENVIRONMENT", "production")
 # --- Static, i18n, logging --------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or DATA_DIR / "static")  # filled by `manage.py collectstatic`
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns at start when it is missing
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Compressed copies beside each file; no manifest, so a process never fails on a missing collectstatic.
@@ -403,6 +404,8 @@ LOGGING = {
     },
     "loggers": {"django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # A failed readiness check is in /readyz's answer; logging it would repeat an outage at every probe.
+    "loggers": {"health_check": {"level": "ERROR"}},
 }
 
 from smsproject.sentry import init_sentry  # noqa: E402  (needs the values above)
