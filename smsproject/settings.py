@@ -402,10 +402,12 @@ LOGGING = {
         # runserver's access log (Django's own handler, plus masking: GET /sendsms/?phone= carries numbers).
         "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "filters": ["mask_access"]},
     },
-    "loggers": {"django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False}},
+    "loggers": {
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        # A failed readiness check is in /readyz's answer; logging it would repeat an outage at every probe.
+        "health_check": {"level": "ERROR"},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # A failed readiness check is in /readyz's answer; logging it would repeat an outage at every probe.
-    "loggers": {"health_check": {"level": "ERROR"}},
 }
 
 from smsproject.sentry import init_sentry  # noqa: E402  (needs the values above)
