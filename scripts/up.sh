@@ -41,9 +41,10 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-# The simulator takes the same keys the engines were loaded with, so a key set in the environment works too.
-$PY -m providers.simulator --host 127.0.0.1 --port "$SIM_PORT" --key "smsir=$SMSIR_API_KEY" \
-  --key "kavenegar=$KAVENEGAR_API_KEY" > data/logs/simulator.log 2>&1 & pids+=($!)
+# The simulator takes the same keys the engines were loaded with: the environment's, else the .env's.
+setting() { if [ -n "${!1:-}" ]; then echo "${!1}"; else sed -n "s/^$1=//p" .env | tail -n 1; fi; }
+$PY -m providers.simulator --host 127.0.0.1 --port "$SIM_PORT" --key "smsir=$(setting SMSIR_API_KEY)" \
+  --key "kavenegar=$(setting KAVENEGAR_API_KEY)" > data/logs/simulator.log 2>&1 & pids+=($!)
 .venv/bin/celery -A smsproject worker -l INFO > data/logs/worker.log 2>&1 & pids+=($!)
 .venv/bin/celery -A smsproject beat -l info --scheduler django_celery_beat.schedulers:DatabaseScheduler \
   --pidfile= -s data/celerybeat-schedule > data/logs/beat.log 2>&1 & pids+=($!)

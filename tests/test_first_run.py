@@ -49,7 +49,7 @@ def test_api_docs_pages_load_their_scripts_and_styles_from_the_project(
         assert asset.startswith("/static/"), asset
         response = client.get(asset)
         assert response.status_code == 200, asset
-        assert b"".join(response.streaming_content) if response.streaming else response.content
+        assert response.getvalue()
 
 
 def test_settings_read_the_env_file_and_the_environment_wins(tmp_path: Path) -> None:
