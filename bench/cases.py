@@ -83,6 +83,18 @@ _OPEN200_0MS = Case(
     drain_seconds=60,
 )
 
+_API_ACCEPT = Case(
+    "api_accept",
+    "real API at saturation (16 connections), accept path alone: the worker starts after the feed",
+    "api",
+    "gateway",
+    0,
+    20000,
+    300,
+    feed_seconds=80,
+    worker_after_feed=True,
+)
+
 CASES = [
     Case(
         "api_bare",
@@ -95,16 +107,13 @@ CASES = [
         feed_seconds=60,
         drain_seconds=0,
     ),
-    Case(
-        "api_accept",
-        "real API at saturation (16 connections), accept path alone: the worker starts after the feed",
-        "api",
-        "gateway",
-        0,
-        20000,
-        300,
-        feed_seconds=80,
-        worker_after_feed=True,
+    _API_ACCEPT,
+    # What counting for /metrics costs the accept path: the same case with the API's metrics switched off.
+    replace(
+        _API_ACCEPT,
+        name="api_accept_metrics_off",
+        what="as api_accept, the API with SMS_METRICS_ENABLED=0 (metrics are on by default)",
+        api_env=(("SMS_METRICS_ENABLED", "0"),),
     ),
     Case(
         "api_gateway",

@@ -130,6 +130,7 @@ RATIOS = [
     ("delivered SMS/s at 200 ms: gateway / bare asyncio client", ("deliver_200ms",), CEILING_200, "delivered_sps"),
     ("delivered SMS/s at 200 ms: gateway / seed", ("deliver_200ms",), ("seed_200ms",), "delivered_sps"),
     ("aiohttp 500 / 64 in flight at 0 ms", ("ceiling_aiohttp_500_0ms",), ("ceiling_aiohttp_64_0ms",), "delivered_sps"),
+    ("accept req/s: metrics on / metrics off", ("api_accept",), ("api_accept_metrics_off",), "accepted_rps"),
 ]
 
 
@@ -158,6 +159,7 @@ def targets(summary: dict[str, dict[str, Any]], ratios: dict[str, float]) -> lis
             "ms",
         ),
         ("failover p99 <= 1 s", get("failover", "failover_p99_ms"), "<=", 1000, "ms"),
+        ("accept with metrics on >= 95 % of metrics off", ratios[RATIOS[9][0]], ">=", 0.95, "ratio"),
     ]
     judged = []
     for name, value, op, limit, unit in rows:

@@ -34,6 +34,7 @@ SEED_WORKER_CMD = "celery -A bench.seed worker -l WARNING --concurrency=1 --pool
 MAX_IN_FLIGHT = int(os.environ.get("BENCH_MAX_IN_FLIGHT") or 1200)
 # Variables that would point the stack at somebody else's database, broker or cache.
 INHERITED = (
+    "PROMETHEUS_MULTIPROC_DIR",  # each stack counts into its own data folder
     "DATABASE_URL",
     "CELERY_BROKER_URL",
     "CACHE_URL",

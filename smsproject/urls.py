@@ -4,7 +4,7 @@ from django.urls import include, path, reverse
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
-from messaging.api.metrics import metrics_view
+from smsproject.metrics import metrics_view
 
 # The API description is public: a missing or wrong client key must not hide it.
 _PUBLIC = {"authentication_classes": [], "permission_classes": [AllowAny]}

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+from collections.abc import Iterator
 from functools import cache
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from common.errors import json_error
+from common.metrics import PREFIX
 from messaging.metrics import GatewayCollector
 from messaging.services.limits import client_address
+from smsproject.heartbeats import BEAT, WORKER, heartbeat_age
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
@@ -26,6 +31,7 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     registry.register(GatewayCollector())
+    registry.register(HeartbeatCollector())
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 
@@ -51,3 +57,25 @@ def _refusal(request: HttpRequest) -> HttpResponse | None:
 @cache
 def _allowed_networks(entries: tuple[str, ...]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     return [ipaddress.ip_network(entry, strict=False) for entry in entries]
+
+
+class HeartbeatCollector(Collector):
+    """Seconds since a worker and beat last beat (the same heartbeats /readyz reads); absent if never."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        age = GaugeMetricFamily(
+            f"{PREFIX}_heartbeat_age_seconds",
+            "Seconds since a worker or beat last beat.",
+            labels=["role"],
+        )
+        for role in (WORKER, BEAT):
+            try:
+                seconds = heartbeat_age(role=role)
+            except Exception:  # the cache is down: no reading, which the alert treats as missing
+                seconds = None
+            if seconds is not None:
+                age.add_metric([role], seconds)
+        yield age
+
+    def describe(self) -> list[GaugeMetricFamily]:
+        return []

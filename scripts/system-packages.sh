@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that tests use beyond Python (run as root; CI calls it):
+# promtool (prometheus) for the alert rules. Installs only what is missing.
+set -euo pipefail
+need=()
+command -v promtool >/dev/null || need+=(prometheus)
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi

@@ -1,0 +1,60 @@
+"""Every query of the shipped Grafana dashboard names metrics that a running gateway really exports."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from django.test import Client as DjangoClient
+from django.test import override_settings
+from prometheus_client.parser import text_string_to_metric_families
+
+from messaging.models import VerifyRequests
+from messaging.services.config import providers_load
+from messaging.tests.conftest import gateway_config
+from messaging.tests.test_e2e import BODY, final
+from tests.processes import wait_for
+
+DASHBOARD = Path(__file__).resolve().parent.parent / "deploy" / "grafana" / "sms-gateway.json"
+_NAME = re.compile(r"\bsms_gateway_[a-z_]+")
+
+
+def dashboard_queries() -> list[str]:
+    board = json.loads(DASHBOARD.read_text())
+    return [target["expr"] for panel in board["panels"] for target in panel["targets"]]
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_every_dashboard_metric_is_exported(sim, worker, api, settings):
+    providers_load(data=gateway_config(sim.url, read_timeout=1.0))
+    sim.fault("smsir", "http500")  # a failover: failed and sent attempts, latencies for both engines
+    accepted = api.post("/sendsms/", BODY, format="json")
+    assert final(accepted.json()["id"]).flag == VerifyRequests.Flag.DONE
+    with override_settings(SMS_GATEWAY={**settings.SMS_GATEWAY, "TEST_NUMBERS": {"+989121110000": "424242"}}):
+        started = api.post("/verifications/", {"phone": "09121110000", "template_id": 1}, format="json")
+        api.post(f"/verifications/{started.json()['id']}/check/", {"code": "424242"}, format="json")
+
+    def exported() -> set[str]:
+        scraped = DjangoClient().get("/metrics").content.decode()
+        return {sample.name for family in text_string_to_metric_families(scraped) for sample in family.samples}
+
+    # The worker's heartbeat (every SMS_HEARTBEAT_SECONDS) also lands in the scrape.
+    def with_heartbeat() -> set[str] | None:
+        found = exported()
+        return found if "sms_gateway_heartbeat_age_seconds" in found else None
+
+    names = wait_for(
+        with_heartbeat,
+        timeout=settings.PROBES["HEARTBEAT_SECONDS"] + 5,
+        interval=0.5,
+        message="the worker's heartbeat in /metrics",
+    )
+
+    queries = dashboard_queries()
+    assert len(queries) >= 12
+    named = {name for query in queries for name in _NAME.findall(query)}
+    missing = named - names
+    assert not missing, f"the dashboard queries metrics the gateway does not export: {sorted(missing)}"
