@@ -51,7 +51,7 @@ def test_errors_before_any_view_carry_a_request_id(api):
 
 def _handler(log_format: str) -> tuple[logging.Logger, io.StringIO]:
     config: dict[str, Any] = dict(settings.LOGGING)
-    config["handlers"] = {"console": {**config["handlers"]["console"], "formatter": log_format}}
+    config["handlers"] = {**config["handlers"], "console": {**config["handlers"]["console"], "formatter": log_format}}
     logging.config.dictConfig(config)
     stream = io.StringIO()
     root = logging.getLogger()
