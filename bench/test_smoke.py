@@ -21,7 +21,7 @@ def test_quick_benchmark_runs_every_case_and_loses_no_request(tmp_path: Path) ->
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,  # every case, a few hundred requests each; ~2.5 min on an idle 2-core machine
+        timeout=300,  # every case, a few hundred requests each
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     result = json.loads(out.read_text())
