@@ -1,7 +1,9 @@
-"""The types every adapter shares, and the one send algorithm: build, post with timeouts, parse, classify.
+"""The types every adapter shares, and the one call algorithm: build, call with timeouts, parse, classify.
 
-A vendor module subclasses ``ProviderAdapter`` and fills in two hooks, ``build_request`` and
-``parse_response``. It never overrides ``send``: if a vendor seems to need that, a hook is missing here.
+A vendor module subclasses ``ProviderAdapter`` and fills in pairs of hooks: ``build_request`` and
+``parse_response`` for a send, ``build_status_request`` and ``parse_status_response`` for delivery reports,
+``build_credit_request`` and ``parse_credit_response`` for the account's credit. It never overrides ``send``,
+``fetch_status`` or ``fetch_credit``: if a vendor seems to need that, a hook is missing here.
 Nothing in this package imports Django, so the simulator and these adapters run in any process.
 """
 
@@ -12,13 +14,22 @@ import enum
 import errno
 import json
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import aiohttp
 
-from providers.exceptions import ProviderConfigurationError, ProviderError, RecipientRejected, TryNextProvider
+from providers.exceptions import (
+    AccountProblem,
+    ProviderConfigurationError,
+    ProviderError,
+    RecipientRejected,
+    TryNextProvider,
+)
+from providers.reporting import CreditResult, DeliveryReport, StatusResult
 
 # Connect and read each have their own limit; the margin only covers writing the request and the body.
 _TOTAL_TIMEOUT_MARGIN = 1.0
@@ -71,6 +82,7 @@ class SendResult:
     http_status: int | None = None
     latency_ms: int = 0
     timed_out: bool = False  # the read timed out after sending: the provider may have accepted it
+    problem: AccountProblem | None = None  # the account needs an operator (credit, key, template)
 
 
 class ProviderAdapter(abc.ABC):
@@ -83,6 +95,8 @@ class ProviderAdapter(abc.ABC):
 
     kind: ClassVar[str]
     label: ClassVar[str]
+    # How many message ids one status call may ask about (the vendor's documented limit).
+    status_batch_size: ClassVar[int] = 1
 
     def __init__(self, config: EngineConfig) -> None:
         api_url = config.api_url.strip().rstrip("/")
@@ -123,6 +137,25 @@ class ProviderAdapter(abc.ABC):
         put in the exceptions must not echo request values.
         """
 
+    @abc.abstractmethod
+    def build_status_request(self, message_ids: Sequence[str]) -> HttpRequest:
+        """Return the request asking for the delivery state of ``message_ids`` (at most ``status_batch_size``)."""
+
+    @abc.abstractmethod
+    def parse_status_response(self, status: int, body: bytes, message_ids: Sequence[str]) -> list[DeliveryReport]:
+        """Return a report for each id the vendor answered about (``providers.reporting.delivery_report`` maps a
+        code through the vendor's table), or raise ``TryNextProvider`` when the answer says nothing usable:
+        then no state changes and the ids are asked about again later."""
+
+    @abc.abstractmethod
+    def build_credit_request(self) -> HttpRequest:
+        """Return the request asking for the account's remaining credit."""
+
+    @abc.abstractmethod
+    def parse_credit_response(self, status: int, body: bytes) -> Decimal:
+        """Return the remaining credit, or raise ``TryNextProvider`` (with ``problem`` when the vendor's code says
+        the key is wrong)."""
+
     async def send(self, session: aiohttp.ClientSession, message: Message) -> SendResult:
         """Send ``message`` once through this provider and classify what happened.
 
@@ -142,10 +175,43 @@ class ProviderAdapter(abc.ABC):
                 http_status=exc.http_status,
                 latency_ms=_elapsed_ms(started),
                 timed_out=isinstance(exc, TryNextProvider) and exc.timed_out,
+                problem=exc.problem,
             )
         return SendResult(
             outcome=Outcome.SENT, message_id=message_id, http_status=status, latency_ms=_elapsed_ms(started)
         )
+
+    async def fetch_status(self, session: aiohttp.ClientSession, message_ids: Sequence[str]) -> StatusResult:
+        """Ask once about ``message_ids``. Never raises for a vendor or network failure: a failed call is a
+        ``StatusResult`` with ``error_code`` and no reports."""
+        started = time.monotonic()
+        try:
+            request = self.build_status_request(message_ids)
+            status, body = await self._exchange(session, request)
+            reports = self.parse_status_response(status, body, message_ids)
+        except ProviderError as exc:
+            return StatusResult(
+                error_code=exc.code,
+                error_message=self._redact_all(exc.message, ()),
+                problem=exc.problem,
+                latency_ms=_elapsed_ms(started),
+            )
+        return StatusResult(reports=tuple(reports), latency_ms=_elapsed_ms(started))
+
+    async def fetch_credit(self, session: aiohttp.ClientSession) -> CreditResult:
+        """Ask once for the account's credit. Never raises for a vendor or network failure."""
+        started = time.monotonic()
+        try:
+            status, body = await self._exchange(session, self.build_credit_request())
+            credit = self.parse_credit_response(status, body)
+        except ProviderError as exc:
+            return CreditResult(
+                error_code=exc.code,
+                error_message=self._redact_all(exc.message, ()),
+                problem=exc.problem,
+                latency_ms=_elapsed_ms(started),
+            )
+        return CreditResult(credit=credit, latency_ms=_elapsed_ms(started))
 
     async def _exchange(self, session: aiohttp.ClientSession, request: HttpRequest) -> tuple[int, bytes]:
         # aiohttp's exception texts contain the URL, and Kavenegar's URL contains the API key: only our
@@ -178,9 +244,12 @@ class ProviderAdapter(abc.ABC):
             raise TryNextProvider("network_error", type(exc).__name__) from None
 
     def _redact(self, text: str, message: Message) -> str:
-        # Vendors write their own error texts; one might echo the request back at us.
         digits = "".join(ch for ch in message.phone if ch.isdigit())
-        for secret in (self.config.token, digits[-_PHONE_TAIL:], *message.params.values()):
+        return self._redact_all(text, (digits[-_PHONE_TAIL:], *message.params.values()))
+
+    def _redact_all(self, text: str, secrets: Iterable[str]) -> str:
+        # Vendors write their own error texts; one might echo the request (and so the key) back at us.
+        for secret in (self.config.token, *secrets):
             if len(secret) >= _MIN_REDACTED_LENGTH:
                 text = text.replace(secret, "***")
         return text[:_MAX_ERROR_MESSAGE]
@@ -195,10 +264,15 @@ def json_object(body: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+# Whatever the body says, these HTTP statuses mean the key (or the account behind it) was refused.
+_KEY_REFUSED_STATUSES = frozenset({401, 403})
+
+
 def unreadable_response(status: int) -> TryNextProvider:
     """The error for a body that is not the vendor's envelope: ``http_<status>``, or ``bad_response`` on 200."""
     code = "bad_response" if status == 200 else f"http_{status}"
-    return TryNextProvider(code, "unexpected response body", http_status=status)
+    problem = AccountProblem.CONFIGURATION if status in _KEY_REFUSED_STATUSES else None
+    return TryNextProvider(code, "unexpected response body", http_status=status, problem=problem)
 
 
 def integer(value: object) -> int | None:
@@ -206,11 +280,28 @@ def integer(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def vendor_error(code: int, message: str, *, http_status: int, recipient_codes: frozenset[int]) -> ProviderError:
-    """The exception for a vendor's error code: ``RecipientRejected`` for the codes that condemn the number."""
-    if code in recipient_codes:
+@dataclass(frozen=True)
+class ErrorCodes:
+    """A vendor's error classification: the codes that condemn the number, and those that need an operator."""
+
+    recipient: frozenset[int] = frozenset()
+    credit: frozenset[int] = frozenset()
+    configuration: frozenset[int] = frozenset()  # the key or the template was refused
+
+    def problem(self, code: int, http_status: int) -> AccountProblem | None:
+        if code in self.credit:
+            return AccountProblem.OUT_OF_CREDIT
+        if code in self.configuration or http_status in _KEY_REFUSED_STATUSES:
+            return AccountProblem.CONFIGURATION
+        return None
+
+
+def vendor_error(code: int, message: str, *, http_status: int, codes: ErrorCodes) -> ProviderError:
+    """The exception for a vendor's error code: ``RecipientRejected`` for the codes that condemn the number,
+    else ``TryNextProvider``, carrying what the code says about the account."""
+    if code in codes.recipient:
         return RecipientRejected(str(code), message, http_status=http_status)
-    return TryNextProvider(str(code), message, http_status=http_status)
+    return TryNextProvider(str(code), message, http_status=http_status, problem=codes.problem(code, http_status))
 
 
 def message_id_text(value: object, status: int) -> str:

@@ -7,18 +7,35 @@ a bug to fix, and no ``except ProviderError`` may swallow it.
 
 from __future__ import annotations
 
+import enum
 
-class ProviderError(Exception):
-    """A send failed. ``code`` is the vendor's status code as text, or one of our own (``"timeout"``...).
 
-    ``message`` is short and safe to store: never the API key, the phone number or token values.
+class AccountProblem(enum.Enum):
+    """What a failure says about our account at the provider, beyond "try the next one".
+
+    Neither is an outage: retrying the same provider will not help until an operator acts (tops up the
+    credit, fixes the key or the template).
     """
 
-    def __init__(self, code: str, message: str = "", *, http_status: int | None = None) -> None:
+    OUT_OF_CREDIT = "out_of_credit"
+    CONFIGURATION = "configuration"  # the API key or the template was rejected
+
+
+class ProviderError(Exception):
+    """A call failed. ``code`` is the vendor's status code as text, or one of our own (``"timeout"``...).
+
+    ``message`` is short and safe to store: never the API key, the phone number or token values.
+    ``problem`` is set when the vendor's code says the account itself needs an operator.
+    """
+
+    def __init__(
+        self, code: str, message: str = "", *, http_status: int | None = None, problem: AccountProblem | None = None
+    ) -> None:
         super().__init__(f"{code}: {message}" if message else code)
         self.code = code
         self.message = message
         self.http_status = http_status
+        self.problem = problem
 
 
 class TryNextProvider(ProviderError):
@@ -29,9 +46,15 @@ class TryNextProvider(ProviderError):
     """
 
     def __init__(
-        self, code: str, message: str = "", *, http_status: int | None = None, timed_out: bool = False
+        self,
+        code: str,
+        message: str = "",
+        *,
+        http_status: int | None = None,
+        timed_out: bool = False,
+        problem: AccountProblem | None = None,
     ) -> None:
-        super().__init__(code, message, http_status=http_status)
+        super().__init__(code, message, http_status=http_status, problem=problem)
         self.timed_out = timed_out
 
 
