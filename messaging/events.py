@@ -6,10 +6,10 @@ Nothing here carries a phone number or token value unmasked.
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
 import sentry_sdk
 
-from common import metrics
 from common.masking import mask_phone
 from messaging.models import Engine, VerifyRequests
 from providers.base import SendResult
@@ -60,11 +60,28 @@ def _first_code(error: str) -> str:
     return parts[1].strip().split(" ", 1)[0] if len(parts) == 2 and parts[1].strip() else "none"
 
 
-def configuration_error(engine: Engine, error: str) -> None:
-    metrics.count_configuration_error(engine.name, "config_error")
+def configuration_error(engine: Engine, error: str, *, code: str = "config_error") -> None:
+    """The engine's key, template or set-up was refused: not an outage, an operator must fix it."""
     logger.error("engine %s is misconfigured: %s", engine.name, error, extra={"engine": engine.name})
     with sentry_sdk.new_scope() as scope:
         scope.set_tag("engine", engine.name)
-        scope.set_tag("error_code", "config_error")
+        scope.set_tag("error_code", code)
         scope.set_level("error")
-        sentry_sdk.capture_message(f"SMS engine {engine.name} is misconfigured")
+        sentry_sdk.capture_message(f"SMS engine {engine.name} is misconfigured: {code}")
+
+
+def low_credit(engine: Engine, credit: Decimal, threshold: Decimal | None) -> None:
+    logger.warning("engine %s credit %s is below its threshold %s", engine.name, credit, threshold)
+    with sentry_sdk.new_scope() as scope:
+        scope.set_tag("engine", engine.name)
+        scope.set_level("warning")
+        scope.set_extra("credit", str(credit))
+        scope.set_extra("threshold", str(threshold))
+        sentry_sdk.capture_message(f"SMS engine {engine.name} is low on credit")
+
+
+def credit_changed(engine: Engine, *, empty: bool) -> None:
+    if empty:
+        logger.warning("engine %s has no credit: skipped until a credit check finds some", engine.name)
+    else:
+        logger.info("engine %s has credit again", engine.name)

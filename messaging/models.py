@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from providers.registry import KIND_CHOICES
@@ -22,6 +23,24 @@ class Engine(models.Model):
     max_in_flight = models.PositiveIntegerField(
         default=100, help_text="At most this many calls to this provider at once from one worker."
     )
+    low_credit_threshold = models.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Warn (once per crossing) when the credit falls below this; empty: never.",
+    )
+    # What the provider says about the account (messaging.services.accounts); never set by an operator.
+    credit = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True, editable=False)
+    credit_read_at = models.DateTimeField(null=True, blank=True, editable=False)
+    credit_low = models.BooleanField(default=False, editable=False, help_text="Below the low-credit threshold.")
+    out_of_credit = models.BooleanField(
+        default=False, editable=False, help_text="Skipped without a call until a credit check or a send finds credit."
+    )
+    config_error_code = models.CharField(
+        max_length=32, blank=True, editable=False, help_text="The provider refused the key or a template."
+    )
+    config_error_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -35,6 +54,7 @@ class Engine(models.Model):
         "connect_timeout",
         "read_timeout",
         "max_in_flight",
+        "low_credit_threshold",
     )
 
     class Meta:
@@ -93,6 +113,16 @@ class VerifyRequests(models.Model):
         DONE = "DONE", "Done"
         FAILED = "FAILED", "Failed"
 
+    class Delivery(models.TextChoices):
+        """What the provider reports after DONE (providers.reporting.DeliveryState); blank before DONE."""
+
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        UNDELIVERED = "undelivered", "Undelivered"
+        BLOCKED = "blocked", "Blocked"
+        FAILED = "failed", "Failed"
+        UNKNOWN = "unknown", "Unknown"
+
     request_sender = models.ForeignKey(
         "clients.Client", on_delete=models.PROTECT, related_name="requests", db_index=False
     )
@@ -125,6 +155,15 @@ class VerifyRequests(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # The delivery report, polled from the provider after DONE (messaging.services.reports).
+    delivery_state = models.CharField(max_length=12, choices=Delivery.choices, blank=True)
+    delivery_code = models.CharField(max_length=16, blank=True, help_text="The provider's own status code.")
+    delivery_text = models.CharField(max_length=100, blank=True, help_text="The provider's meaning of it.")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    report_next_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the provider is next asked; empty once the state is final."
+    )
+    report_polls = models.PositiveSmallIntegerField(default=0, help_text="Status calls that asked about it.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -139,6 +178,8 @@ class VerifyRequests(models.Model):
             # Admin search and date filters.
             models.Index(fields=["phone"], name="vr_phone"),
             models.Index(fields=["created_at"], name="vr_created"),
+            # The report poller's claim: only requests still waiting for a report are in it.
+            models.Index(fields=["report_next_at"], name="vr_report_due", condition=Q(report_next_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -158,7 +199,7 @@ class Attempt(models.Model):
         FAILED = "failed", "Failed, tried next"
         TIMEOUT = "timeout", "Timed out (provider may have accepted)"
         REJECTED = "rejected", "Recipient rejected"
-        SKIPPED = "skipped", "Skipped: breaker open"
+        SKIPPED = "skipped", "Skipped (breaker open or out of credit)"
 
     request = models.ForeignKey(VerifyRequests, on_delete=models.CASCADE, related_name="attempts")
     engine = models.ForeignKey(Engine, on_delete=models.PROTECT, related_name="attempts")

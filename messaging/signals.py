@@ -1,4 +1,5 @@
-"""After every migrate: the cache table exists and the sweeper is in django-celery-beat's schedule."""
+"""After every migrate: the cache table exists, and the sweeper, the report poller and the credit check are in
+django-celery-beat's schedule."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from django.dispatch import receiver
 from common.memo import memos_clear
 
 SWEEPER_NAME = "check_pending_requests"
+REPORTS_NAME = "poll_delivery_reports"
+CREDIT_NAME = "check_engine_credit"
 
 
 @receiver(post_migrate)
@@ -25,19 +28,23 @@ def register_periodic_tasks(sender: AppConfig, using: str = "default", **kwargs:
     if str(settings.CACHES["default"]["BACKEND"]).endswith("DatabaseCache"):
         call_command("createcachetable", database=using, verbosity=0)
 
-    every = settings.SMS_GATEWAY["SWEEP_INTERVAL_SECONDS"]
-    schedule, _ = IntervalSchedule.objects.using(using).get_or_create(every=every, period=IntervalSchedule.SECONDS)
-    PeriodicTask.objects.using(using).update_or_create(
-        name=SWEEPER_NAME,
-        defaults={"task": "messaging.check_pending_requests", "interval": schedule, "enabled": True},
-    )
+    gateway = settings.SMS_GATEWAY
+    for name, task, every in (
+        (SWEEPER_NAME, "messaging.check_pending_requests", gateway["SWEEP_INTERVAL_SECONDS"]),
+        (REPORTS_NAME, "messaging.poll_delivery_reports", gateway["REPORTS_INTERVAL_SECONDS"]),
+        (CREDIT_NAME, "messaging.check_engine_credit", gateway["CREDIT_INTERVAL_SECONDS"]),
+    ):
+        schedule, _ = IntervalSchedule.objects.using(using).get_or_create(every=every, period=IntervalSchedule.SECONDS)
+        PeriodicTask.objects.using(using).update_or_create(
+            name=name, defaults={"task": task, "interval": schedule, "enabled": True}
+        )
 
 
 @receiver([post_save, post_delete], sender="messaging.Templates")
 @receiver([post_save, post_delete], sender="messaging.Engine")
 @receiver([post_save, post_delete], sender="messaging.TemplatesEngine")
 def forget_routes(**kwargs: Any) -> None:
-    from messaging.services.delivery import routes_changed
+    from messaging.services.routes import routes_changed
 
     routes_changed()
     memos_clear()

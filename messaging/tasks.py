@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from messaging.services.credit import credit_check_all
 from messaging.services.delivery import requests_deliver
 from messaging.services.pump import requests_pump
+from messaging.services.reports import reports_poll
 from messaging.services.requests import requests_sweep
 
 
@@ -22,3 +24,13 @@ def check_pending_requests() -> int:
 @shared_task(name="messaging.deliver_due", ignore_result=True)
 def deliver_due() -> int:
     return requests_pump()
+
+
+@shared_task(name="messaging.poll_delivery_reports", ignore_result=True)
+def poll_delivery_reports() -> int:
+    return reports_poll()
+
+
+@shared_task(name="messaging.check_engine_credit", ignore_result=True)
+def check_engine_credit() -> int:
+    return credit_check_all()

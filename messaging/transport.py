@@ -15,16 +15,31 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import aiohttp
 
 from providers.base import Message, Outcome, ProviderAdapter, SendResult
+from providers.reporting import CreditResult, StatusResult
 
 # The error code of a call refused because it could not end before the claim's lease does.
 NOT_STARTED = "not_started"
 
-# What a finished call leaves for the thread that started it: its key and its result.
-Inbox = queue.SimpleQueue[tuple[int, SendResult | BaseException]]
+# What a finished call leaves for the thread that started it: its key and its result (or the exception).
+Inbox = queue.SimpleQueue[tuple[int, Any]]
+
+
+class Job(Protocol):
+    """One provider call: sends, status and credit calls share an engine's cap and the lease rule."""
+
+    @property
+    def engine_id(self) -> int: ...
+    @property
+    def max_in_flight(self) -> int: ...
+    @property
+    def start_by(self) -> float: ...
+    async def call(self, session: aiohttp.ClientSession) -> Any: ...
+    def not_started(self) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -36,6 +51,42 @@ class SendJob:
     # The last moment (time.monotonic) the call may begin and still end, at its adapter's total timeout,
     # before the claim's lease runs out; a call waiting for its engine's cap may reach it.
     start_by: float = float("inf")
+
+    async def call(self, session: aiohttp.ClientSession) -> SendResult:
+        return await self.adapter.send(session, self.message)
+
+    def not_started(self) -> SendResult:
+        # Past this point another worker may take the request back and send it too: leave it alone.
+        return SendResult(Outcome.TRY_NEXT, error_code=NOT_STARTED, error_message="lease ending")
+
+
+@dataclass(frozen=True)
+class StatusJob:
+    adapter: ProviderAdapter
+    message_ids: tuple[str, ...]
+    engine_id: int
+    max_in_flight: int
+    start_by: float = float("inf")
+
+    async def call(self, session: aiohttp.ClientSession) -> StatusResult:
+        return await self.adapter.fetch_status(session, self.message_ids)
+
+    def not_started(self) -> StatusResult:
+        return StatusResult(error_code=NOT_STARTED, error_message="out of time before the call")
+
+
+@dataclass(frozen=True)
+class CreditJob:
+    adapter: ProviderAdapter
+    engine_id: int
+    max_in_flight: int
+    start_by: float = float("inf")
+
+    async def call(self, session: aiohttp.ClientSession) -> CreditResult:
+        return await self.adapter.fetch_credit(session)
+
+    def not_started(self) -> CreditResult:
+        return CreditResult(error_code=NOT_STARTED, error_message="out of time before the call")
 
 
 class _Loop:
@@ -53,7 +104,7 @@ class _Loop:
             self.session = aiohttp.ClientSession(connector=connector, raise_for_status=False)
         return self.session
 
-    async def _one(self, session: aiohttp.ClientSession, job: SendJob) -> SendResult:
+    async def _one(self, session: aiohttp.ClientSession, job: Job) -> Any:
         # Per-engine cap, so a burst never exceeds what a provider's rate limit allows from us.
         key = (job.engine_id, job.max_in_flight)
         limit = self.limits.get(key)
@@ -61,25 +112,24 @@ class _Loop:
             limit = self.limits[key] = asyncio.Semaphore(max(1, job.max_in_flight))
         async with limit:
             if time.monotonic() > job.start_by:
-                # Past this point another worker may take the request back and send it too: leave it alone.
-                return SendResult(Outcome.TRY_NEXT, error_code=NOT_STARTED, error_message="lease ending")
-            return await job.adapter.send(session, job.message)
+                return job.not_started()
+            return await job.call(session)
 
     async def close(self) -> None:
         if self.session is not None:
             await self.session.close()
 
-    async def send(self, job: SendJob) -> SendResult:
+    async def send(self, job: Job) -> Any:
         return await self._one(await self._session(), job)
 
-    def start(self, jobs: list[tuple[int, SendJob]], inbox: Inbox) -> None:
+    def start(self, jobs: list[tuple[int, Job]], inbox: Inbox) -> None:
         # On the loop: one task per job, each putting its key and result in the caller's inbox.
         for key, job in jobs:
             self.loop.create_task(self._send_into(inbox, key, job))
 
-    async def _send_into(self, inbox: Inbox, key: int, job: SendJob) -> None:
+    async def _send_into(self, inbox: Inbox, key: int, job: Job) -> None:
         try:
-            result: SendResult | BaseException = await self.send(job)
+            result: Any = await self.send(job)
         except asyncio.CancelledError as exc:  # the loop is shutting down: the caller still hears of it
             inbox.put((key, exc))
             raise
@@ -102,7 +152,7 @@ def _loop() -> _Loop:
         return _state[1]
 
 
-def submit_many(jobs: Sequence[tuple[int, SendJob]], inbox: Inbox) -> None:
+def submit_many(jobs: Sequence[tuple[int, Job]], inbox: Inbox) -> None:
     """Start sending every job; as each finishes, ``(key, result)`` is put in ``inbox`` (the exception
     instead of a result if the call crashed).
 
@@ -114,6 +164,22 @@ def submit_many(jobs: Sequence[tuple[int, SendJob]], inbox: Inbox) -> None:
         return
     runner = _loop()
     runner.loop.call_soon_threadsafe(runner.start, list(jobs), inbox)
+
+
+def call_all(jobs: Sequence[Job], *, timeout: float) -> list[Any]:
+    """Run ``jobs`` concurrently (each engine's cap holds) and return their results in order: the result,
+    the exception a call crashed with, or None for a call still running after ``timeout`` seconds."""
+    inbox: Inbox = queue.SimpleQueue()
+    submit_many(list(enumerate(jobs)), inbox)
+    results: list[Any] = [None] * len(jobs)
+    deadline = time.monotonic() + timeout
+    for _ in jobs:
+        try:
+            key, result = inbox.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        results[key] = result
+    return results
 
 
 def _close(runner: _Loop) -> None:

@@ -19,7 +19,7 @@ from common.sealing import seal
 from messaging.models import Templates, VerifyRequests
 from messaging.publishing import publish_now, publish_requests
 from messaging.rowwrites import insert_many
-from messaging.services.delivery import requests_reclaim_expired
+from messaging.services.outcomes import requests_reclaim_expired
 from messaging.services.pump import pump_wake
 
 Flag = VerifyRequests.Flag

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import sentry_sdk
+from sentry_sdk.envelope import Envelope
+from sentry_sdk.transport import Transport
 
 from common.sealing import seal
 from messaging.models import Engine, Templates, VerifyRequests
 from messaging.services.config import providers_load
+from smsproject.sentry import init_sentry
 from tests.processes import Simulator
 
 PHONE = "+989121234567"
@@ -69,3 +74,24 @@ def new_request(client: Any, *, code: str = "123456", phone: str = PHONE, **fiel
 
 def engine(name: str) -> Engine:
     return Engine.objects.get(name=name)
+
+
+class CapturingTransport(Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[dict[str, Any]] = []
+
+    def capture_envelope(self, envelope: Envelope) -> None:
+        for item in envelope.items:
+            event = item.get_event()
+            if event is not None:
+                self.events.append(dict(event))
+
+
+@pytest.fixture
+def sentry_events() -> Iterator[list[dict[str, Any]]]:
+    transport = CapturingTransport()
+    init_sentry(dsn="", environment="test", transport=transport)
+    yield transport.events
+    sentry_sdk.get_client().close()
+    sentry_sdk.init(dsn=None)

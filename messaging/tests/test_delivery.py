@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 
 from messaging.models import Attempt, VerifyRequests
-from messaging.services.delivery import requests_deliver, requests_reclaim_expired
+from messaging.services.delivery import requests_deliver
+from messaging.services.outcomes import requests_reclaim_expired
 from messaging.tests.conftest import engine, new_request
 
 Flag = VerifyRequests.Flag
@@ -192,7 +193,7 @@ def test_an_adapter_that_crashes_is_recorded_as_our_error_and_fails_over(gateway
 def test_an_edited_engine_is_sent_with_its_new_configuration(gateway, client_obj):
     assert deliver(new_request(client_obj)).system.name == "smsir"
     engine("smsir").__class__.objects.filter(name="smsir").update(provider_token="a-new-key")
-    from messaging.services.delivery import routes_changed
+    from messaging.services.routes import routes_changed
 
     routes_changed()
     deliver(new_request(client_obj, phone="+989121234568"))
@@ -249,26 +250,26 @@ def test_routes_are_remembered_until_the_routing_changes(gateway):
     from django.test.utils import CaptureQueriesContext
 
     from messaging.models import Engine, Templates
-    from messaging.services.delivery import _routes_by_template, routes_changed
+    from messaging.services.routes import routes_by_template, routes_changed
 
     template_id = Templates.objects.get().template_id
-    assert [route.engine.name for route in _routes_by_template({template_id})[template_id]] == ["smsir", "kavenegar"]
+    assert [route.engine.name for route in routes_by_template({template_id})[template_id]] == ["smsir", "kavenegar"]
     with CaptureQueriesContext(connection) as queries:  # (the embedded cache is itself a table: filter it out)
-        _routes_by_template({template_id})
+        routes_by_template({template_id})
     assert not [query for query in queries.captured_queries if "templatesengine" in query["sql"]]
 
     Engine.objects.filter(name="smsir").update(enabled=False)  # no signal: the next line is what a save does
     routes_changed()
-    assert [route.engine.name for route in _routes_by_template({template_id})[template_id]] == ["kavenegar"]
+    assert [route.engine.name for route in routes_by_template({template_id})[template_id]] == ["kavenegar"]
 
 
 def test_saving_an_engine_changes_the_routes_every_worker_uses(gateway):
     from messaging.models import Engine, Templates
-    from messaging.services.delivery import _routes_by_template
+    from messaging.services.routes import routes_by_template
 
     template_id = Templates.objects.get().template_id
-    _routes_by_template({template_id})
+    routes_by_template({template_id})
     engine = Engine.objects.get(name="kavenegar")
     engine.priority = 1
     engine.save()
-    assert _routes_by_template({template_id})[template_id][0].engine.name == "kavenegar"
+    assert routes_by_template({template_id})[template_id][0].engine.name == "kavenegar"

@@ -145,16 +145,17 @@ def test_an_idle_pump_waits_out_the_alive_memo_between_clearing_its_mark_and_its
 
 
 def test_between_claims_results_are_gathered_and_written_together(gateway, api_client_key, monkeypatch):
-    from messaging.services import delivery
+    from messaging.services import delivery, outcomes
 
     gateway.fault("all", "latency", latency_ms=100)
     for i in range(6):
         new_request(api_client_key[0], phone=f"+98912000{i:04d}")
     writes: list[int] = []
     real_update_each = delivery.update_each
-    monkeypatch.setattr(
-        delivery, "update_each", lambda model, rows: writes.append(len(rows)) or real_update_each(model, rows)
-    )
+    for module in (delivery, outcomes):
+        monkeypatch.setattr(
+            module, "update_each", lambda model, rows: writes.append(len(rows)) or real_update_each(model, rows)
+        )
     dispatcher = delivery.Dispatcher()
     dispatcher.start(delivery.requests_claim_due(limit=10))
 

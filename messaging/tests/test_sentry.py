@@ -7,36 +7,12 @@ from typing import Any
 
 import pytest
 import sentry_sdk
-from sentry_sdk.envelope import Envelope
-from sentry_sdk.transport import Transport
 
 from messaging.models import VerifyRequests
 from messaging.services.delivery import requests_deliver
 from messaging.tests.conftest import new_request
-from smsproject.sentry import init_sentry
 
 pytestmark = pytest.mark.django_db
-
-
-class CapturingTransport(Transport):
-    def __init__(self) -> None:
-        super().__init__()
-        self.events: list[dict[str, Any]] = []
-
-    def capture_envelope(self, envelope: Envelope) -> None:
-        for item in envelope.items:
-            event = item.get_event()
-            if event is not None:
-                self.events.append(dict(event))
-
-
-@pytest.fixture
-def sentry_events():
-    transport = CapturingTransport()
-    init_sentry(dsn="", environment="test", transport=transport)
-    yield transport.events
-    sentry_sdk.get_client().close()
-    sentry_sdk.init(dsn=None)
 
 
 def _deliver(client: Any, code: str) -> VerifyRequests:

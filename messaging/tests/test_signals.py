@@ -47,3 +47,15 @@ def test_an_engine_whose_calls_cannot_fit_twice_in_the_lease_is_a_startup_error(
     assert [error.id for error in check_engines()] == []
     settings.SMS_GATEWAY = {**settings.SMS_GATEWAY, "LEASE_SECONDS": 90}
     assert [error.id for error in check_engines()] == ["sms.E005"]
+
+
+def test_migrate_registers_the_report_poller_and_the_credit_check(settings):
+    from messaging.signals import CREDIT_NAME, REPORTS_NAME
+
+    settings.SMS_GATEWAY = {**settings.SMS_GATEWAY, "REPORTS_INTERVAL_SECONDS": 4, "CREDIT_INTERVAL_SECONDS": 120}
+    PeriodicTask.objects.filter(name__in=[REPORTS_NAME, CREDIT_NAME]).delete()
+    register_periodic_tasks(sender=apps.get_app_config("messaging"))
+
+    reports, credit = PeriodicTask.objects.get(name=REPORTS_NAME), PeriodicTask.objects.get(name=CREDIT_NAME)
+    assert (reports.task, reports.interval.every, reports.enabled) == ("messaging.poll_delivery_reports", 4, True)
+    assert (credit.task, credit.interval.every, credit.enabled) == ("messaging.check_engine_credit", 120, True)
