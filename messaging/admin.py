@@ -40,11 +40,37 @@ class EngineForm(forms.ModelForm):  # type: ignore[type-arg]
 @admin.register(Engine)
 class EngineAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = EngineForm
-    list_display = ["name", "kind", "priority", "enabled", "connect_timeout", "read_timeout", "breaker"]
+    list_display = ["name", "kind", "priority", "enabled", "breaker", "credit_reading", "account"]
     list_editable = ["priority", "enabled"]
-    list_filter = ["kind", "enabled"]
+    list_filter = ["kind", "enabled", "out_of_credit", "credit_low"]
     search_fields = ["name"]
     actions = ["reset_breaker"]
+    readonly_fields = [
+        "credit",
+        "credit_read_at",
+        "credit_low",
+        "out_of_credit",
+        "config_error_code",
+        "config_error_at",
+    ]
+
+    @admin.display(description="Credit", ordering="credit")
+    def credit_reading(self, engine: Engine) -> str:
+        if engine.credit is None:
+            return "not read yet"
+        read_at = engine.credit_read_at.strftime("%Y-%m-%d %H:%M UTC") if engine.credit_read_at else "?"
+        low = " (below threshold)" if engine.credit_low else ""
+        return f"{engine.credit:,}{low}, read {read_at}"
+
+    @admin.display(description="Account")
+    def account(self, engine: Engine) -> str:
+        problems = []
+        if engine.out_of_credit:
+            problems.append("out of credit: skipped")
+        if engine.config_error_code:
+            since = engine.config_error_at.strftime("%Y-%m-%d %H:%M UTC") if engine.config_error_at else "?"
+            problems.append(f"configuration error {engine.config_error_code} since {since}")
+        return "; ".join(problems) or "ok"
 
     @admin.display(description="Breaker")
     def breaker(self, engine: Engine) -> str:
@@ -91,8 +117,19 @@ class AttemptInline(admin.TabularInline):  # type: ignore[type-arg]
 
 @admin.register(VerifyRequests)
 class VerifyRequestsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["id", "masked_phone", "template", "flag", "tries", "system", "created_at", "completed_at"]
-    list_filter = ["flag", "system", "created_at"]
+    list_display = [
+        "id",
+        "masked_phone",
+        "template",
+        "flag",
+        "tries",
+        "system",
+        "delivery_state",
+        "delivery_code",
+        "created_at",
+        "completed_at",
+    ]
+    list_filter = ["flag", "delivery_state", "system", "created_at"]
     date_hierarchy = "created_at"
     search_fields = ["phone"]
     list_select_related = ["system", "template"]

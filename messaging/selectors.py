@@ -8,7 +8,9 @@ from clients.models import Client
 from messaging.models import Attempt, VerifyRequests
 
 
-def request_list(*, client: Client, flag: str | None = None, phone: str | None = None) -> QuerySet[VerifyRequests]:
+def request_list(
+    *, client: Client, flag: str | None = None, phone: str | None = None, delivery: str | None = None
+) -> QuerySet[VerifyRequests]:
     queryset = VerifyRequests.objects.filter(request_sender=client).select_related("system")
     if flag:
         # Clients see in-flight requests as PENDING, so filtering by PENDING includes them.
@@ -16,6 +18,8 @@ def request_list(*, client: Client, flag: str | None = None, phone: str | None =
         queryset = queryset.filter(flag__in=flags)
     if phone:
         queryset = queryset.filter(phone=phone)
+    if delivery:
+        queryset = queryset.filter(delivery_state=delivery)
     return queryset.order_by("-created_at", "-id")
 
 

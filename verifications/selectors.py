@@ -10,7 +10,11 @@ from verifications.models import Verification
 
 
 def verification_get(*, client: Client, verification_id: uuid.UUID) -> Verification | None:
-    return Verification.objects.filter(client=client, id=verification_id).select_related("template").first()
+    return (
+        Verification.objects.filter(client=client, id=verification_id)
+        .select_related("template", "send_request")
+        .first()
+    )
 
 
 def verification_latest(*, client: Client, phone: str, template: Templates) -> Verification | None:

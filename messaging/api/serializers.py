@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from common.api import OutputSerializer, PhoneField, StrictSerializer
@@ -54,12 +55,39 @@ class SendRequestSerializer(OutputSerializer):
         return VerifyRequests.Flag.PENDING if obj.flag == VerifyRequests.Flag.SENDING else obj.flag
 
 
-class SendRequestDetailSerializer(SendRequestSerializer):
+class DeliverySerializer(OutputSerializer):
+    state = serializers.ChoiceField(
+        choices=VerifyRequests.Delivery.choices, source="delivery_state", help_text="What the provider reports."
+    )
+    provider_code = serializers.CharField(source="delivery_code", help_text="The provider's own status code.")
+    provider_text = serializers.CharField(source="delivery_text", help_text="The provider's meaning of it.")
+    delivered_at = serializers.DateTimeField(allow_null=True, help_text="When it reached the handset.")
+
+
+def delivery_of(request: VerifyRequests | None) -> dict[str, Any] | None:
+    """The ``delivery`` object of a request: null until a provider accepted it."""
+    if request is None or not request.delivery_state:
+        return None
+    return dict(DeliverySerializer(request).data)
+
+
+class SendRequestWithDeliverySerializer(SendRequestSerializer):
+    delivery = serializers.SerializerMethodField(
+        help_text="The provider's delivery report, polled after DONE; null before DONE."
+    )
+
+    @extend_schema_field(DeliverySerializer(allow_null=True))
+    def get_delivery(self, obj: VerifyRequests) -> dict[str, Any] | None:
+        return delivery_of(obj)
+
+
+class SendRequestDetailSerializer(SendRequestWithDeliverySerializer):
     attempts = AttemptSerializer(many=True, read_only=True)
 
 
 class SendRequestFilterSerializer(StrictSerializer):
     flag = serializers.ChoiceField(choices=["PENDING", "DONE", "FAILED"], required=False)
+    delivery = serializers.ChoiceField(choices=VerifyRequests.Delivery.values, required=False)
     phone = PhoneField(required=False)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500)
     offset = serializers.IntegerField(required=False, min_value=0)

@@ -19,8 +19,10 @@ from messaging.api.serializers import (
     SendRequestDetailSerializer,
     SendRequestFilterSerializer,
     SendRequestSerializer,
+    SendRequestWithDeliverySerializer,
     SendSmsInputSerializer,
 )
+from messaging.models import VerifyRequests
 from messaging.services.limits import client_ip, send_admit
 from messaging.services.requests import request_create, template_get, template_tokens
 
@@ -45,6 +47,12 @@ _DONE = {
     "provider_message_id": "8792343",
     "last_error": "",
     "completed_at": "2026-11-27T10:00:01Z",
+    "delivery": {
+        "state": "delivered",
+        "provider_code": "10",
+        "provider_text": "رسیده به گیرنده",
+        "delivered_at": "2026-11-27T10:00:09Z",
+    },
     "attempts": [
         {
             "engine": "smsir",
@@ -141,13 +149,17 @@ class SendSmsView(APIView):
         summary="List your requests",
         parameters=[
             OpenApiParameter("flag", str, enum=["PENDING", "DONE", "FAILED"]),
+            OpenApiParameter(
+                "delivery", str, enum=VerifyRequests.Delivery.values, description="The provider's delivery report."
+            ),
             OpenApiParameter("phone", str, description="Any accepted phone form."),
             OpenApiParameter("limit", int),
             OpenApiParameter("offset", int),
         ],
-        responses={200: SendRequestSerializer(many=True), **error_responses(400, 401)},
+        responses={200: SendRequestWithDeliverySerializer(many=True), **error_responses(400, 401)},
         examples=[
             field_example(400, "flag", "invalid_choice", '"SENT" is not a valid choice.'),
+            field_example(400, "delivery", "invalid_choice", '"arrived" is not a valid choice.'),
             *AUTH_EXAMPLES,
         ],
     )
@@ -158,10 +170,11 @@ class SendSmsView(APIView):
             client=request_client(request),
             flag=filters.validated_data.get("flag"),
             phone=filters.validated_data.get("phone"),
+            delivery=filters.validated_data.get("delivery"),
         )
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(SendRequestSerializer(page, many=True).data)
+        return paginator.get_paginated_response(SendRequestWithDeliverySerializer(page, many=True).data)
 
 
 class SendSmsDetailView(APIView):

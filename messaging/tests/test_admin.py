@@ -198,3 +198,42 @@ def test_admin_cannot_delete_requests(admin_client: BrowserClient, sender: Any) 
 
     assert admin_client.get(admin_url("verifyrequests", "delete", row.pk)).status_code == 403
     assert VerifyRequests.objects.filter(pk=row.pk).exists()
+
+
+def test_admin_request_changelist_shows_and_filters_the_delivery_state(
+    admin_client: BrowserClient, sender: Any
+) -> None:
+    make_request(sender, flag=Flag.DONE, delivery_state=VerifyRequests.Delivery.DELIVERED, delivery_code="10")
+    undelivered = make_request(
+        sender, flag=Flag.DONE, delivery_state=VerifyRequests.Delivery.UNDELIVERED, delivery_code="11"
+    )
+
+    response = admin_client.get(admin_url("verifyrequests", "changelist"), {"delivery_state__exact": "undelivered"})
+
+    assert [row.pk for row in response.context["cl"].result_list] == [undelivered.pk]
+    assert "Undelivered" in response.content.decode()
+
+
+def test_admin_engine_shows_credit_and_account_problems(admin_client: BrowserClient, engine: Engine) -> None:
+    from django.utils import timezone
+
+    Engine.objects.filter(id=engine.id).update(
+        credit=1234, credit_read_at=timezone.now(), config_error_code="10", config_error_at=timezone.now()
+    )
+
+    listing = admin_client.get(admin_url("engine", "changelist")).content.decode()
+    change = admin_client.get(admin_url("engine", "change", engine.id)).content.decode()
+
+    assert "1,234.00, read " in listing
+    assert "configuration error 10 since" in listing
+    assert "Low credit threshold" in change and "Config error code" in change
+
+
+def test_admin_engine_sets_a_low_credit_threshold(admin_client: BrowserClient, engine: Engine) -> None:
+    response = admin_client.post(
+        admin_url("engine", "change", engine.id), engine_form(engine, low_credit_threshold=500)
+    )
+
+    assert response.status_code == 302
+    engine.refresh_from_db()
+    assert engine.low_credit_threshold == 500

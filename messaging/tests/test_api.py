@@ -544,3 +544,52 @@ def test_swagger_page_renders_html_without_a_key(db: Any) -> None:
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
     assert b"swagger" in response.content.lower()
+
+
+def test_sendsms_detail_shows_the_providers_delivery_report(api: GatewayAPIClient, template: Any) -> None:
+    delivered_at = timezone.now()
+    row = make_request(
+        api.gateway_client,
+        flag=VerifyRequests.Flag.DONE,
+        system=make_engine(name="kavenegar", kind="kavenegar"),
+        completed_at=delivered_at,
+        delivery_state=VerifyRequests.Delivery.UNDELIVERED,
+        delivery_code="11",
+        delivery_text="نرسیده به گیرنده",
+    )
+
+    body = api.get(f"/sendsms/{row.id}/").json()
+
+    assert body["delivery"] == {
+        "state": "undelivered",
+        "provider_code": "11",
+        "provider_text": "نرسیده به گیرنده",
+        "delivered_at": None,
+    }
+
+
+def test_sendsms_delivery_is_null_before_a_provider_accepted_it(api: GatewayAPIClient, template: Any) -> None:
+    row = make_request(api.gateway_client)
+
+    assert api.get(f"/sendsms/{row.id}/").json()["delivery"] is None
+    assert api.get("/sendsms/").json()["results"][0]["delivery"] is None
+
+
+def test_sendsms_list_filters_by_delivery_state(api: GatewayAPIClient, template: Any) -> None:
+    done = VerifyRequests.Flag.DONE
+    make_request(api.gateway_client, flag=done, delivery_state=VerifyRequests.Delivery.DELIVERED)
+    wanted = make_request(api.gateway_client, flag=done, delivery_state=VerifyRequests.Delivery.UNDELIVERED)
+    make_request(api.gateway_client)
+
+    body = api.get("/sendsms/", {"delivery": "undelivered"}).json()
+
+    assert [(item["id"], item["delivery"]["state"]) for item in body["results"]] == [(wanted.id, "undelivered")]
+
+
+def test_sendsms_list_refuses_an_unknown_delivery_state(api: GatewayAPIClient, template: Any) -> None:
+    response = api.get("/sendsms/", {"delivery": "arrived"})
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "validation_error" or error["code"] == "invalid_choice"
+    assert error["fields"]["delivery"][0]["code"] == "invalid_choice"

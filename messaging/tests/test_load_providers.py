@@ -236,3 +236,15 @@ def test_load_providers_loads_the_demo_file(db: Any, monkeypatch: Any) -> None:
     assert list(Templates.objects.values_list("template_id", "token_names")) == [(1, ["code"]), (2, ["name", "order"])]
     kavenegar = TemplatesEngine.objects.get(engine__name="kavenegar", template__template_id=2)
     assert kavenegar.token_keys == {"name": "token", "order": "token2"}
+
+
+def test_load_providers_sets_the_low_credit_threshold(db: Any, tmp_path: Path) -> None:
+    load(write(tmp_path, config(low_credit_threshold=50000)))
+
+    assert str(Engine.objects.get(name="smsir").low_credit_threshold) == "50000.00"
+    assert Engine.objects.get(name="kavenegar").low_credit_threshold is None
+
+
+def test_load_providers_rejects_a_threshold_that_is_not_a_number(db: Any, tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="low_credit_threshold"):
+        load(write(tmp_path, config(low_credit_threshold="lots")))

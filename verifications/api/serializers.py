@@ -4,9 +4,11 @@ import re
 from datetime import datetime
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from common.api import PhoneField, StrictSerializer
+from messaging.api.serializers import DeliverySerializer, delivery_of
 from verifications.codes import code_normalize
 from verifications.models import Verification
 from verifications.services import verification_attempts_left, verification_resend_after
@@ -57,6 +59,9 @@ class VerificationSerializer(serializers.ModelSerializer[Verification]):
     send_request_id = serializers.IntegerField(
         allow_null=True, help_text="The latest /sendsms/ request; null for a test number."
     )
+    delivery = serializers.SerializerMethodField(
+        help_text="The provider's delivery report of the latest send; null until a provider accepted it."
+    )
 
     class Meta:
         model = Verification
@@ -70,6 +75,7 @@ class VerificationSerializer(serializers.ModelSerializer[Verification]):
             "expires_at",
             "resend_after",
             "send_request_id",
+            "delivery",
             "created_at",
             "updated_at",
         ]
@@ -79,6 +85,10 @@ class VerificationSerializer(serializers.ModelSerializer[Verification]):
 
     def get_attempts_left(self, obj: Verification) -> int:
         return verification_attempts_left(verification=obj)
+
+    @extend_schema_field(DeliverySerializer(allow_null=True))
+    def get_delivery(self, obj: Verification) -> dict[str, Any] | None:
+        return delivery_of(obj.send_request)
 
     def get_resend_after(self, obj: Verification) -> datetime | None:
         return verification_resend_after(verification=obj)

@@ -324,3 +324,15 @@ def test_every_endpoint_is_in_the_schema_with_its_error_examples(client):
     examples_429 = start_responses["429"]["content"]["application/json"]["examples"]
     assert {"429ResendTooSoon", "429MaxSendsReached", "429RateLimited"} <= set(examples_429)
     assert "409" in paths["/verifications/{verification_id}/check/"]["post"]["responses"]
+
+
+def test_status_shows_the_delivery_report_of_the_latest_send(api, clock):
+    data, _ = started(api)
+    assert api.get(f"/verifications/{data['id']}/").json()["delivery"] is None  # not sent yet
+
+    VerifyRequests.objects.filter(id=data["send_request_id"]).update(
+        flag=VerifyRequests.Flag.DONE, delivery_state=VerifyRequests.Delivery.DELIVERED, delivery_code="1"
+    )
+
+    delivery = api.get(f"/verifications/{data['id']}/").json()["delivery"]
+    assert (delivery["state"], delivery["provider_code"]) == ("delivered", "1")

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('clients', '0002_idempotency_record'),
-        ('messaging', '0002_ratelimit_allowedregion'),
+        ('messaging', '0003_request_trace_id'),
     ]
 
     operations = [
