@@ -75,6 +75,11 @@ def worker_env(django_db_setup: Any) -> dict[str, str]:
     env["DATABASE_URL"] = _test_database_url()
     env.setdefault("DEBUG", "1")
     env.setdefault("SECRET_KEY", settings.SECRET_KEY)
+    # Delivery reports looked for within seconds, not the production 10 s then 30 s (the poller's own
+    # schedule is tested in-process; the integration tests check what happens end to end).
+    env.setdefault("SMS_REPORTS_FIRST_POLL_SECONDS", "1")
+    env.setdefault("SMS_REPORTS_BACKOFF_SECONDS", "2")
+    env.setdefault("SMS_REPORTS_INTERVAL_SECONDS", "1")
     return env
 
 
