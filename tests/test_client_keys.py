@@ -268,6 +268,16 @@ def test_last_use_is_written_at_most_once_a_minute_per_key(owner: Client, memo_c
     assert len(_last_used_writes(queries)) == 1
 
 
+def test_a_remembered_key_costs_the_accept_path_no_query(owner: Client) -> None:
+    api = api_for(new_key(owner, "sms:send"))
+    assert api.post("/sendsms/", VALID, format="json").status_code == 202
+
+    with CaptureQueriesContext(connection) as queries:
+        assert api.post("/sendsms/", {**VALID, "phone": "09121234568"}, format="json").status_code == 202
+
+    assert [query["sql"] for query in queries.captured_queries if "clients_client" in query["sql"]] == []
+
+
 def test_a_failing_last_use_write_never_fails_the_answer(owner: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     def down(*args: Any, **kwargs: Any) -> bool:
         raise ConnectionError("cache down")

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client as BrowserClient
 from django.urls import reverse
 
-from clients.access import key_access
+from clients.access import READ, InsufficientScope, key_access
 from clients.models import Client, ClientKey
 from clients.services import client_create
 
@@ -93,3 +93,20 @@ def test_key_pages_show_the_prefix_never_the_key_or_its_hash(
         content = page.content.decode()
         assert stored.prefix in content
         assert key not in content and key[:9] not in content and stored.key_hash not in content
+
+
+def test_a_scope_taken_away_in_the_admin_applies_at_once(admin_client: BrowserClient, shop: tuple[Client, str]) -> None:
+    client, key = shop
+    stored = client.keys.get()
+    assert key_access(key=key, scopes=READ) == client  # remembered by this process
+
+    response = admin_client.post(
+        reverse("admin:clients_clientkey_change", args=[stored.pk]),
+        {"name": stored.name, "scopes": ["sms:send"], "expires_at_0": "", "expires_at_1": ""},
+    )
+
+    assert response.status_code == 302, response.content
+    stored.refresh_from_db()
+    assert stored.scopes == ["sms:send"]
+    with pytest.raises(InsufficientScope):
+        key_access(key=key, scopes=READ)

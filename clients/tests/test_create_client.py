@@ -24,7 +24,10 @@ def test_create_client_prints_the_key_as_the_last_line(db: Any) -> None:
     key = output.strip().splitlines()[-1]
     assert len(key) >= 32
     assert " " not in key
-    assert ClientKey.objects.get(client__name="shop-backend").prefix == key[:8]
+    first = ClientKey.objects.get(client__name="shop-backend")
+    assert first.prefix == key[:8]
+    assert first.scopes == ["sms:send", "verify", "read"]
+    assert (first.expires_at, first.revoked_at) == (None, None)
 
 
 def test_create_client_key_authenticates(db: Any) -> None:

@@ -5,7 +5,10 @@ from clients.services import client_create
 
 
 class Command(BaseCommand):
-    help = "Create an API client and print its key (the last line of the output). The key is shown only once."
+    help = (
+        "Create an API client with a first key holding every scope and print the key (the last line of the "
+        "output), shown only once. More keys: manage.py client_keys."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name")
