@@ -32,7 +32,15 @@ import redis
 
 from tests.processes import ROOT, Simulator, free_port, wait_for
 
-PG_BIN = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1])
+
+def pg_bin() -> Path:
+    """PostgreSQL's server programs (Debian's layout), looked up when a test needs them, not at collection."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    if not found:
+        raise RuntimeError("PostgreSQL's server programs are missing: apt-get install postgresql")
+    return Path(found[-1])
+
+
 PG_USER = "postgres"
 DB_NAME = "gateway"
 SECRET = "faults-only-secret-key"
@@ -60,7 +68,7 @@ class Postgres:
         if os.geteuid() == 0:
             shutil.chown(data_dir, PG_USER, PG_USER)
         subprocess.run(
-            [PG_BIN / "initdb", "-D", data_dir, "-U", PG_USER, "-A", "trust", "--no-sync", "-E", "UTF8"],
+            [pg_bin() / "initdb", "-D", data_dir, "-U", PG_USER, "-A", "trust", "--no-sync", "-E", "UTF8"],
             check=True,
             capture_output=True,
             **_as_postgres(),
@@ -79,7 +87,7 @@ class Postgres:
         log = (self.dir.parent / f"{self.dir.name}.log").open("ab")
         self.process = subprocess.Popen(
             [
-                PG_BIN / "postgres",
+                pg_bin() / "postgres",
                 "-D",
                 self.dir,
                 "-p",
