@@ -4,7 +4,7 @@
 #   bash scripts/test.sh                  # every test this machine can run, one line per test
 #   bash scripts/test.sh path/to/test_x.py -q    # pytest's own arguments, as given
 # Two groups start server programs of their own: the fault-injection suite (-m faults: PostgreSQL's
-# initdb/postgres and redis-server) and the tests marked "servers" (redis-server, nginx). Without those
+# initdb/postgres and redis-server) and the tests marked "servers" (redis-server, nginx, systemd-analyze). Without those
 # programs they are left out, and this says so; .ci/run installs them and runs both groups.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +27,7 @@ case " $* " in
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=("PostgreSQL (initdb, postgres)")
     command -v redis-server >/dev/null || missing+=("redis-server")
     command -v nginx >/dev/null || missing+=("nginx")
+    command -v systemd-analyze >/dev/null || missing+=("systemd-analyze")
     if [ ${#missing[@]} -gt 0 ]; then
       cat >&2 <<MSG
 == NOT RUN on this machine: tests marked "faults" and "servers" need server programs that are missing:
