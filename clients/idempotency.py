@@ -124,3 +124,16 @@ def idempotency_records_purge(*, now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - RETENTION
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+def idempotency_records_purge_batch(*, before: datetime, batch_size: int) -> int:
+    """Delete up to ``batch_size`` records created before ``before`` (the retention purge's share)."""
+    ids = list(IdempotencyRecord.objects.filter(created_at__lt=before).values_list("pk", flat=True)[:batch_size])
+    IdempotencyRecord.objects.filter(pk__in=ids).delete()
+    return len(ids)
+
+
+def idempotency_records_forget(*, phone: str) -> int:
+    """Delete every record whose stored answer shows one E.164 number; return how many."""
+    deleted, _ = IdempotencyRecord.objects.filter(body__phone=phone).delete()
+    return deleted

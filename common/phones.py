@@ -4,25 +4,49 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
-# Persian (U+06F0..) and Arabic-Indic (U+0660..) digits are what Iranian keyboards produce.
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
-_SEPARATORS = re.compile(r"[\s\-().\u200c\u200f\u200e]")
+# The longest spelling looked at: a number has at most 15 digits, and nobody types it with 50 separators.
+MAX_SPELLING_LENGTH = 64
+# For text that is all ASCII (nearly every request): what a person types between digit groups.
+_ASCII_SEPARATORS = re.compile(r"[\s\-().]")
+# Beyond ASCII: every space, dash and invisible format character (bidi marks such as LRM/RLM/ALM and the
+# embeddings and isolates, zero-width joiners, BOM), which phones and chat apps insert around numbers.
+_SEPARATOR_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Pd", "Cf"})
+_PLUS_SIGNS = frozenset("+\uff0b")
 _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+# What is stored: E.164 in ASCII digits only. A database check on every phone column holds every row to it.
+E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
 # Nearly every number we see is an Iranian mobile in one of three forms. For those, a match of
 # phonenumbers' own pattern for Iranian mobiles gives the answer the full parse would (every 10-digit
 # number starting with 9 is possible there, and no earlier number type's pattern takes one that this
 # pattern takes), for a tenth of the CPU. Anything else goes the long way.
-_IRANIAN_FORMS = re.compile(r"(?:\+98|0)?(9\d{9})")
+_IRANIAN_FORMS = re.compile(r"(?:\+98|0)?(9[0-9]{9})")
+_INTERNATIONAL = re.compile(r"\+?[0-9]{7,15}")
+
+
+class _DecimalDigits(dict[int, int]):
+    """A ``str.translate`` table from every Unicode decimal digit (category Nd, 60-odd scripts) to its ASCII
+    digit. Filled as digits are met: building it whole means walking all of Unicode at import."""
+
+    def __missing__(self, codepoint: int) -> int:
+        digit = unicodedata.decimal(chr(codepoint), None)
+        if digit is None:
+            raise LookupError(codepoint)  # translate() then keeps the character as it is
+        self[codepoint] = ord("0") + digit
+        return self[codepoint]
+
+
+_DIGITS = _DecimalDigits((code, code) for code in range(128))  # ASCII stays as it is
 
 
 def _iranian_mobile_pattern() -> re.Pattern[str]:
     metadata = phonenumbers.PhoneMetadata.metadata_for_region("IR")
     assert metadata is not None and metadata.mobile is not None and metadata.mobile.national_number_pattern
-    return re.compile(str(metadata.mobile.national_number_pattern))
+    return re.compile(str(metadata.mobile.national_number_pattern), re.ASCII)
 
 
 _IRANIAN_MOBILE = _iranian_mobile_pattern()
@@ -33,12 +57,35 @@ class InvalidPhone(ValueError):
 
 
 def to_ascii_digits(text: str) -> str:
-    return text.translate(_DIGITS)
+    """Every decimal digit of any script (Persian, Arabic-Indic, fullwidth, Devanagari, ...) as ASCII."""
+    return text if text.isascii() else text.translate(_DIGITS)
+
+
+def ascii_spelling(raw: str) -> str:
+    """``raw`` with its digits in ASCII and its separators dropped: one text for every spelling of a number.
+
+    Whatever else is left (letters, superscripts, symbols) stays, for the caller's pattern to refuse.
+    """
+    text = to_ascii_digits(raw)
+    if text.isascii():
+        return _ASCII_SEPARATORS.sub("", text)
+    kept = []
+    for char in text:
+        if char in _PLUS_SIGNS:
+            kept.append("+")
+        elif not (char.isspace() or char in "()." or unicodedata.category(char) in _SEPARATOR_CATEGORIES):
+            kept.append(char)
+    return "".join(kept)
 
 
 def normalize_phone(raw: str, *, allowed_regions: tuple[str, ...] = ("IR",)) -> str:
-    """Return ``raw`` as E.164 (``+989121234567``) or raise :class:`InvalidPhone`."""
-    text = _SEPARATORS.sub("", to_ascii_digits(raw or ""))
+    """Return ``raw`` as ASCII E.164 (``+989121234567``) or raise :class:`InvalidPhone`.
+
+    Every spelling of one number gives the same string: rate limits, lookups and the stored rows key on it.
+    """
+    if len(raw or "") > MAX_SPELLING_LENGTH:
+        raise InvalidPhone("not a phone number")
+    text = ascii_spelling(raw or "")
     iranian = _IRANIAN_FORMS.fullmatch(text)
     if iranian and "IR" in allowed_regions and _IRANIAN_MOBILE.fullmatch(iranian[1]):
         return "+98" + iranian[1]
@@ -46,7 +93,7 @@ def normalize_phone(raw: str, *, allowed_regions: tuple[str, ...] = ("IR",)) -> 
         text = "+" + text[2:]
     elif text.startswith("98") and len(text) == 12:
         text = "+" + text
-    if not re.fullmatch(r"\+?\d{7,15}", text):
+    if not _INTERNATIONAL.fullmatch(text):
         raise InvalidPhone("not a phone number")
     try:
         number = phonenumbers.parse(text, "IR")

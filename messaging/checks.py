@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 from django.db import DatabaseError
@@ -38,6 +40,14 @@ def check_engines(app_configs: Any = None, **kwargs: Any) -> list[Any]:
         engines = list(Engine.objects.filter(enabled=True))
     except DatabaseError:  # before the first migrate there is nothing to check
         return problems
+    except (InvalidTag, InvalidToken):
+        return [
+            Error(
+                "A provider key cannot be opened with any of TOKEN_SEAL_KEYS.",
+                hint="Keep the key the values were sealed with in TOKEN_SEAL_KEYS until `manage.py reseal` has run.",
+                id="sms.E006",
+            )
+        ]
     for engine in engines:
         if engine.kind not in ADAPTERS:
             problems.append(Error(f"Engine {engine.name!r} has unknown kind {engine.kind!r}.", id="sms.E001"))

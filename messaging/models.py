@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from common.fields import SealedColumn, SealedTextField
+from common.phones import E164_PATTERN
 from providers.registry import KIND_CHOICES
 
 
@@ -15,7 +18,9 @@ class Engine(models.Model):
     name = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=32, choices=KIND_CHOICES)
     api_url = models.URLField(max_length=255)
-    provider_token = models.CharField(max_length=255, help_text="API key. Write-only: never shown after saving.")
+    provider_token = SealedTextField(
+        validators=[MaxLengthValidator(255)], help_text="API key, sealed at rest. Write-only: never shown after saving."
+    )
     priority = models.PositiveIntegerField(default=100)
     enabled = models.BooleanField(default=True)
     connect_timeout = models.FloatField(default=3.0, help_text="Seconds to open a connection.")
@@ -131,7 +136,7 @@ class VerifyRequests(models.Model):
         Templates, on_delete=models.PROTECT, to_field="template_id", db_column="template_id", related_name="+"
     )
     # Sealed (encrypted) JSON object of token name -> value; see common.sealing.
-    token_value = models.TextField()
+    token_value = SealedColumn()
     flag = models.CharField(max_length=8, choices=Flag.choices, default=Flag.PENDING)
     tries = models.PositiveSmallIntegerField(default=0, help_text="Provider calls made.")
     rounds = models.PositiveSmallIntegerField(default=0, help_text="Passes over all engines.")
@@ -181,6 +186,7 @@ class VerifyRequests(models.Model):
             # The report poller's claim: only requests still waiting for a report are in it.
             models.Index(fields=["report_next_at"], name="vr_report_due", condition=Q(report_next_at__isnull=False)),
         ]
+        constraints = [models.CheckConstraint(condition=models.Q(phone__regex=E164_PATTERN), name="vr_phone_e164")]
 
     def __str__(self) -> str:
         return f"request {self.pk} ({self.flag})"

@@ -315,7 +315,7 @@ def message_id_text(value: object, status: int) -> str:
 
 def iranian_mobile(phone: str) -> str:
     """``+989121234567`` -> ``09121234567``, the receptor form both Iranian vendors document."""
-    if not (phone.startswith("+98") and phone[3:].isdigit()):
+    if not (phone.startswith("+98") and phone[3:].isdigit() and phone.isascii()):
         # Another provider may reach foreign numbers; this one is not documented to.
         raise TryNextProvider("unsupported_number", "this provider sends to Iranian numbers only")
     return "0" + phone[3:]

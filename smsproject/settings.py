@@ -305,8 +305,10 @@ SMS_GATEWAY: dict[str, Any] = {
     # Circuit breaker per engine: consecutive retryable failures before it opens, and its cool-down.
     "BREAKER_THRESHOLD": env_int("SMS_BREAKER_THRESHOLD", 5),
     "BREAKER_COOLDOWN_SECONDS": env_float("SMS_BREAKER_COOLDOWN_SECONDS", 30.0),
-    # Key for sealing token values at rest; defaults to one derived from SECRET_KEY.
-    "TOKEN_SEAL_KEY": os.environ.get("TOKEN_SEAL_KEY", ""),
+    # Keys sealing secrets at rest (token values, resend copies of codes, provider API keys), comma separated:
+    # every one opens, the first seals. To rotate, put a new key first, run `manage.py reseal`, then drop the
+    # old one. Unset: TOKEN_SEAL_KEY (a single key) if set, else one key derived from SECRET_KEY.
+    "TOKEN_SEAL_KEYS": env_list("TOKEN_SEAL_KEYS", "") or [os.environ.get("TOKEN_SEAL_KEY", "")],
     # --- Rate limits and SMS-pumping defences (messaging.services.limits) ---
     # "count/seconds" windows per scope; a send must fit every window of every scope. Rows in the admin
     # ("Rate limits") replace a scope's defaults. Prefix = country code + first 7 national digits.
@@ -333,6 +335,12 @@ SMS_GATEWAY: dict[str, Any] = {
     "OTP_PURGE_INTERVAL_SECONDS": env_int("SMS_OTP_PURGE_INTERVAL_SECONDS", 3600),
     # Key for the codes' HMAC; defaults to one derived from SECRET_KEY (never SECRET_KEY itself).
     "OTP_HMAC_KEY": os.environ.get("OTP_HMAC_KEY", ""),
+    # --- Personal data (verifications.retention) ---
+    # Send requests with their attempts, verifications and idempotency records older than this are deleted by
+    # the purge_personal_data task (beat, every RETENTION_PURGE_SECONDS), RETENTION_BATCH rows at a time.
+    "RETENTION_DAYS": env_int("SMS_RETENTION_DAYS", 90),
+    "RETENTION_PURGE_SECONDS": env_int("SMS_RETENTION_PURGE_SECONDS", 3600),
+    "RETENTION_BATCH": env_int("SMS_RETENTION_BATCH", 1000),
     # "phone:code" pairs that never reach a provider and approve with their fixed code (QA, store review).
     "TEST_NUMBERS": dict(item.split(":", 1) for item in env_list("SMS_TEST_NUMBERS", "") if ":" in item),
 }

@@ -8,6 +8,9 @@ from datetime import datetime
 from django.db import models
 from django.utils import timezone
 
+from common.fields import SealedColumn
+from common.phones import E164_PATTERN
+
 
 class Verification(models.Model):
     """The code itself is never stored: only its HMAC (to check it) and a sealed copy (to resend it)."""
@@ -28,7 +31,7 @@ class Verification(models.Model):
     # HMAC-SHA256 of "<id>:<code>": a code checks only against its own verification.
     code_hash = models.CharField(max_length=64, editable=False)
     # The code sealed with common.sealing, for resends; emptied once the verification is final.
-    code_sealed = models.TextField(blank=True, editable=False)
+    code_sealed = SealedColumn(blank=True, editable=False)
     is_test_number = models.BooleanField(default=False, help_text="A test number: nothing is sent.")
     send_count = models.PositiveSmallIntegerField(default=0)
     failed_checks = models.PositiveSmallIntegerField(default=0)
@@ -49,7 +52,8 @@ class Verification(models.Model):
                 fields=["client", "phone", "template"],
                 condition=models.Q(status="pending"),
                 name="uniq_pending_verification",
-            )
+            ),
+            models.CheckConstraint(condition=models.Q(phone__regex=E164_PATTERN), name="verification_phone_e164"),
         ]
         indexes = [
             models.Index(fields=["client", "phone", "template", "-created_at"], name="verif_lookup"),
@@ -79,6 +83,9 @@ class TestNumber(models.Model):
 
     class Meta:
         ordering = ["phone"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(phone__regex=E164_PATTERN), name="testnumber_phone_e164")
+        ]
 
     def __str__(self) -> str:
         return self.phone

@@ -1,4 +1,5 @@
-"""Registers the purge of old verifications in django-celery-beat's DatabaseScheduler after every migrate."""
+"""Registers the purges (old verifications, personal data past retention) in django-celery-beat's DatabaseScheduler
+after every migrate."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.dispatch import receiver
 from common.conf import gateway_settings
 
 PURGE_NAME = "purge_expired_verifications"
+RETENTION_PURGE_NAME = "purge_personal_data"
 
 
 @receiver(post_migrate)
@@ -19,8 +21,11 @@ def register_periodic_tasks(sender: AppConfig, using: str = "default", **kwargs:
         return
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-    every = gateway_settings()["OTP_PURGE_INTERVAL_SECONDS"]
-    schedule, _ = IntervalSchedule.objects.using(using).get_or_create(every=every, period=IntervalSchedule.SECONDS)
-    PeriodicTask.objects.using(using).update_or_create(
-        name=PURGE_NAME, defaults={"task": "verifications.purge_expired", "interval": schedule, "enabled": True}
-    )
+    for name, task, every in (
+        (PURGE_NAME, "verifications.purge_expired", gateway_settings()["OTP_PURGE_INTERVAL_SECONDS"]),
+        (RETENTION_PURGE_NAME, "verifications.purge_personal_data", gateway_settings()["RETENTION_PURGE_SECONDS"]),
+    ):
+        schedule, _ = IntervalSchedule.objects.using(using).get_or_create(every=every, period=IntervalSchedule.SECONDS)
+        PeriodicTask.objects.using(using).update_or_create(
+            name=name, defaults={"task": task, "interval": schedule, "enabled": True}
+        )

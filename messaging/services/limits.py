@@ -169,20 +169,47 @@ def sends_consume(*, subjects: Mapping[str, str], now: float | None = None, poli
     refusals: list[tuple[int, str]] = []
     counters: list[_Counter] = []
     for scope, identity in subjects.items():
-        # Hashed, so the cache holds no phone numbers or addresses.
-        digest = hashlib.sha256(f"{scope}:{identity}".encode()).hexdigest()[:24]
+        digest = _digest(scope, identity)
         for window in policy.windows.get(scope, ()):
             index = int(now // window.seconds)
             retry_after = math.ceil((index + 1) * window.seconds - now)
             if window.limit == 0:
                 refusals.append((retry_after, scope))
                 continue
-            key = f"rl:{digest}:{window.seconds}:{index}"
+            key = _key(digest, window.seconds, index)
             counters.append(_Counter(key, window.seconds + 60, window.limit, retry_after, scope))
     if refusals:  # a window that allows nothing: count nothing
         _refuse(refusals)
     counts = _increment(counters)
     _refuse([(c.retry_after, c.scope) for c, count in zip(counters, counts, strict=True) if count > c.limit])
+
+
+def _digest(scope: str, identity: str) -> str:
+    # Hashed, so the cache holds no phone numbers or addresses.
+    return hashlib.sha256(f"{scope}:{identity}".encode()).hexdigest()[:24]
+
+
+def _key(digest: str, seconds: int, index: int) -> str:
+    return f"rl:{digest}:{seconds}:{index}"
+
+
+def counter_keys(*, scope: str, identity: str, now: float | None = None, policy: Policy | None = None) -> list[str]:
+    """The cache keys counting ``identity``'s sends in ``scope``: each window's current one and the one before
+    (a counter outlives its window by a minute)."""
+    now = time.time() if now is None else now
+    digest = _digest(scope, identity)
+    keys = []
+    for window in (policy or limits_policy()).windows.get(scope, ()):
+        index = int(now // window.seconds)
+        keys += [_key(digest, window.seconds, index - 1), _key(digest, window.seconds, index)]
+    return keys
+
+
+def phone_counters_forget(*, phone: str) -> int:
+    """Delete every counter of one E.164 number's sends (erasure of a person's data); return how many keys."""
+    keys = counter_keys(scope=Scope.PHONE, identity=phone)
+    cache.delete_many(keys)
+    return len(keys)
 
 
 def _refuse(refusals: list[tuple[int, str]]) -> None:
