@@ -17,6 +17,7 @@ from common.resealing import sealed_columns
 from messaging.models import Engine, VerifyRequests
 from messaging.tests.factories import make_engine, make_request, make_template
 from verifications.models import Verification
+from verifications.tests.conftest import database_text
 
 pytestmark = pytest.mark.django_db
 
@@ -79,3 +80,13 @@ def test_without_reseal_the_old_key_cannot_be_dropped(settings: Any, api_client_
 
     with pytest.raises(InvalidTag):
         sealing.unseal(VerifyRequests.objects.get(pk=request.pk).token_value)
+
+
+def test_a_database_dump_shows_no_provider_key(db: Any) -> None:
+    make_engine(name="smsir", provider_token="smsir-secret-key")
+    make_engine(name="kavenegar", kind="kavenegar", provider_token="kavenegar-secret-key")
+
+    dump = database_text()
+
+    assert "smsir-secret-key" not in dump and "kavenegar-secret-key" not in dump
+    assert {engine.provider_token for engine in Engine.objects.all()} == {"smsir-secret-key", "kavenegar-secret-key"}
