@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from common import fields
 from common.sealing import unseal
+from messaging.checks import check_engines
 from messaging.models import Engine, VerifyRequests
 from messaging.services.delivery import requests_deliver
 from messaging.tests.conftest import new_request
@@ -86,3 +87,10 @@ def test_the_worker_opens_each_engine_key_once_for_many_sends(
     assert set(VerifyRequests.objects.values_list("flag", flat=True)) == {VerifyRequests.Flag.DONE}
     assert [sent["headers"].get("x-api-key") for sent in gateway.received("smsir")] == ["smsir-test-key"] * 6
     assert len(opened) <= 2  # both engines' keys, read with the routes; not one per send
+
+
+def test_a_key_no_configured_seal_key_opens_is_a_system_check_error(db: Any, tmp_path: Path, settings: Any) -> None:
+    call_command("load_providers", str(write(tmp_path, config())), verbosity=0)
+    settings.SMS_GATEWAY = {**settings.SMS_GATEWAY, "TOKEN_SEAL_KEYS": ["a-key-that-sealed-nothing"]}
+
+    assert [error.id for error in check_engines()] == ["sms.E006"]
