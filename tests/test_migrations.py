@@ -34,7 +34,7 @@ def migrate(transactional_db: Any) -> Any:
 
 
 def test_old_rows_get_ascii_phones_and_sealed_provider_keys(migrate: Any) -> None:
-    old = migrate([("messaging", "0003_request_trace_id"), ("verifications", "0001_initial")])
+    old = migrate([("messaging", "0004_delivery_reports_and_credit"), ("verifications", "0001_initial")])
     client = old.get_model("clients", "Client").objects.create(name="c", key_prefix="k", key_hash="h")
     template = old.get_model("messaging", "Templates").objects.create(template_id=1, name="t")
     old.get_model("messaging", "Engine").objects.create(
@@ -52,7 +52,7 @@ def test_old_rows_get_ascii_phones_and_sealed_provider_keys(migrate: Any) -> Non
     numbers.create(phone="+989120000000", code="2222")
     numbers.create(phone="+98912000001\u0967", code="3333")
 
-    new = migrate([("messaging", "0006_seal_provider_tokens"), ("verifications", "0003_phone_check_sealed_code")])
+    new = migrate([("messaging", "0007_seal_provider_tokens"), ("verifications", "0003_phone_check_sealed_code")])
 
     phones = new.get_model("messaging", "VerifyRequests").objects.values_list("phone", flat=True)
     assert sorted(phones) == [ASCII, ASCII, "+989121234567"]

@@ -7,7 +7,7 @@ import common.fields
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("messaging", "0004_ascii_phones"),
+        ("messaging", "0005_ascii_phones"),
     ]
 
     operations = [

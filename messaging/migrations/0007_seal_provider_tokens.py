@@ -22,7 +22,7 @@ def unseal_provider_tokens(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("messaging", "0005_phone_check_sealed_columns"),
+        ("messaging", "0006_phone_check_sealed_columns"),
     ]
 
     operations = [

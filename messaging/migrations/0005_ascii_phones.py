@@ -24,7 +24,7 @@ def ascii_phones(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("messaging", "0003_request_trace_id"),
+        ("messaging", "0004_delivery_reports_and_credit"),
     ]
 
     operations = [
