@@ -34,6 +34,11 @@ VERIFICATIONS = Counter(
     "Verification events by template: started, approved, expired, locked, canceled.",
     ["template", "event"],
 )
+DELIVERY_REPORTS = Counter(
+    f"{PREFIX}_delivery_reports",
+    "Final delivery states of sent messages by engine: delivered, undelivered, blocked, failed, unknown.",
+    ["engine", "state"],
+)
 CONFIGURATION_ERRORS = Counter(
     f"{PREFIX}_configuration_errors",
     "Engines found misconfigured (wrong key, unknown template...).",
@@ -73,3 +78,8 @@ def count_verification(template_id: int, event: str) -> None:
 def count_configuration_error(engine: str, code: str) -> None:
     if enabled():
         CONFIGURATION_ERRORS.labels(engine, code).inc()
+
+
+def count_delivery_report(engine: str, state: str) -> None:
+    if enabled():
+        DELIVERY_REPORTS.labels(engine, state).inc()

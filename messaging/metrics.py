@@ -62,12 +62,32 @@ def _engines() -> Iterator[GaugeMetricFamily]:
         f"{PREFIX}_breaker_state", "Circuit breaker per engine: 0 closed, 1 half-open, 2 open.", labels=["engine"]
     )
     enabled = GaugeMetricFamily(f"{PREFIX}_engine_enabled", "1 when the engine is enabled.", labels=["engine"])
-    for engine in Engine.objects.only("id", "name", "enabled"):
+    credit = GaugeMetricFamily(
+        f"{PREFIX}_engine_credit", "The engine's account credit at its last reading.", labels=["engine"]
+    )
+    threshold = GaugeMetricFamily(
+        f"{PREFIX}_engine_credit_threshold", "The engine's low-credit threshold.", labels=["engine"]
+    )
+    out_of_credit = GaugeMetricFamily(
+        f"{PREFIX}_engine_out_of_credit", "1 while the engine is skipped for lack of credit.", labels=["engine"]
+    )
+    misconfigured = GaugeMetricFamily(
+        f"{PREFIX}_engine_configuration_error",
+        "1 while the provider refuses the engine's key or template (code: the provider's; empty when none).",
+        labels=["engine", "code"],
+    )
+    fields = ("id", "name", "enabled", "credit", "low_credit_threshold", "out_of_credit", "config_error_code")
+    for engine in Engine.objects.only(*fields):
         try:
             current = breaker.breaker_state(engine.id).state
         except Exception:  # the cache is down: the breaker fails open, so it is not stopping traffic
             current = "closed"
         state.add_metric([engine.name], BREAKER_VALUES[current])
         enabled.add_metric([engine.name], 1 if engine.enabled else 0)
-    yield state
-    yield enabled
+        if engine.credit is not None:  # never read: no sample rather than a made-up zero
+            credit.add_metric([engine.name], float(engine.credit))
+        if engine.low_credit_threshold is not None:
+            threshold.add_metric([engine.name], float(engine.low_credit_threshold))
+        out_of_credit.add_metric([engine.name], 1 if engine.out_of_credit else 0)
+        misconfigured.add_metric([engine.name, engine.config_error_code], 1 if engine.config_error_code else 0)
+    yield from (state, enabled, credit, threshold, out_of_credit, misconfigured)

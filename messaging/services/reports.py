@@ -24,6 +24,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from common import metrics
 from common.conf import gateway_settings
 from messaging.models import Engine, VerifyRequests
 from messaging.rowwrites import db_value, fetch_models, update_each
@@ -139,6 +140,7 @@ def _write(
     max_age = timedelta(seconds=config["REPORTS_MAX_AGE_SECONDS"])
     backoff: list[float] = list(config["REPORTS_BACKOFF_SECONDS"]) or [60.0]
     rows: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    ended: list[tuple[int | None, str]] = []
     for request in claimed:
         values = {
             "delivery_state": request.delivery_state,
@@ -166,5 +168,16 @@ def _write(
             wait = backoff[min(request.report_polls, len(backoff) - 1)] if request.id in started else 0.0
             values["report_next_at"] = now + timedelta(seconds=wait)
         rows.append((values, {"id": request.id, "report_next_at": lease_until}))
+        if values["report_next_at"] is None:  # the last word on this message
+            ended.append((request.system_id, str(values["delivery_state"])))
     # Only rows still holding this claim are written: a run that outlived its lease writes nothing.
     update_each(VerifyRequests, rows)
+    _count(ended)
+
+
+def _count(ended: list[tuple[int | None, str]]) -> None:
+    if not ended:
+        return
+    names = dict(Engine.objects.filter(id__in={engine_id for engine_id, _ in ended}).values_list("id", "name"))
+    for engine_id, state in ended:
+        metrics.count_delivery_report(names.get(engine_id, "none"), state)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -17,6 +18,17 @@ from messaging.models import Engine, VerifyRequests
 from messaging.services.config import providers_load
 from messaging.tests.conftest import gateway_config
 from messaging.tests.test_e2e import BODY, final
+from messaging.tests.test_reports import (  # noqa: F401  (fixtures)
+    KAVENEGAR_STATUS,
+    SMSIR_STATUS,
+    done,
+    fake,
+    kavenegar,
+    kavenegar_answer,
+    no_pump,
+    smsir,
+    smsir_answer,
+)
 
 Flag = VerifyRequests.Flag
 
@@ -82,9 +94,9 @@ def test_queue_gauges_are_read_at_scrape_time(db, api):
 
 def test_breaker_state_per_engine(db):
     providers_load(data=gateway_config("http://127.0.0.1:9"))
-    smsir = Engine.objects.get(name="smsir")
+    engine_id = Engine.objects.get(name="smsir").id
     for _ in range(5):
-        breaker.breaker_record(smsir.id, healthy=False)
+        breaker.breaker_record(engine_id, healthy=False)
 
     samples = scrape()
 
@@ -168,3 +180,47 @@ def _gateway() -> dict[str, Any]:
     from django.conf import settings
 
     return dict(settings.SMS_GATEWAY)
+
+
+def test_final_delivery_reports_are_counted_by_engine_and_state(
+    fake,
+    smsir,
+    kavenegar,
+    api_client_key,
+    no_pump,  # noqa: F811  (fixtures of test_reports)
+):
+    from messaging.services.reports import reports_poll
+
+    before = scrape()
+    client = api_client_key[0]
+    done(client, smsir, "41")
+    done(client, smsir, "42")
+    done(client, kavenegar, "77")
+    fake.get(SMSIR_STATUS, payload=smsir_answer(1, 1764660007), repeat=True)
+    fake.post(KAVENEGAR_STATUS, callback=lambda url, **kw: kavenegar_answer({"77": 11}))
+
+    assert reports_poll() == 3
+    after = scrape()
+
+    def delta(**labels: str) -> float:
+        name = "sms_gateway_delivery_reports_total"
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta(engine="smsir", state="delivered") == 2
+    assert delta(engine="kavenegar", state="undelivered") == 1
+
+
+def test_credit_and_account_problems_per_engine(db):
+    providers_load(data=gateway_config("http://127.0.0.1:9"))
+    Engine.objects.filter(name="smsir").update(credit=Decimal("1234.50"), low_credit_threshold=Decimal("2000"))
+    Engine.objects.filter(name="kavenegar").update(out_of_credit=True, config_error_code="403")
+
+    samples = scrape()
+
+    assert value(samples, "sms_gateway_engine_credit", engine="smsir") == 1234.5
+    assert value(samples, "sms_gateway_engine_credit_threshold", engine="smsir") == 2000
+    assert ("sms_gateway_engine_credit", (("engine", "kavenegar"),)) not in samples  # never read: no sample
+    assert value(samples, "sms_gateway_engine_out_of_credit", engine="kavenegar") == 1
+    assert value(samples, "sms_gateway_engine_out_of_credit", engine="smsir") == 0
+    assert value(samples, "sms_gateway_engine_configuration_error", engine="kavenegar", code="403") == 1
+    assert ("sms_gateway_engine_configuration_error", (("code", ""), ("engine", "smsir"))) in samples
