@@ -178,6 +178,8 @@ def _write(
 def _count(ended: list[tuple[int | None, str]]) -> None:
     if not ended:
         return
-    names = dict(Engine.objects.filter(id__in={engine_id for engine_id, _ in ended}).values_list("id", "name"))
+    names: dict[int | None, str] = dict(
+        Engine.objects.filter(id__in={engine_id for engine_id, _ in ended}).values_list("id", "name")
+    )
     for engine_id, state in ended:
         metrics.count_delivery_report(names.get(engine_id, "none"), state)
