@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 import sentry_sdk
+from aioresponses import aioresponses
 from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
 
 from common.sealing import seal
 from messaging.models import Engine, Templates, VerifyRequests
 from messaging.services.config import providers_load
+from messaging.tests.factories import make_engine
 from smsproject.sentry import init_sentry
 from tests.processes import Simulator
 
@@ -95,3 +97,20 @@ def sentry_events() -> Iterator[list[dict[str, Any]]]:
     yield transport.events
     sentry_sdk.get_client().close()
     sentry_sdk.init(dsn=None)
+
+
+# Engines at an address nothing listens on, for tests that fake the providers' HTTP (aioresponses).
+@pytest.fixture
+def fake() -> Iterator[aioresponses]:
+    with aioresponses() as mocked:
+        yield mocked
+
+
+@pytest.fixture
+def smsir(db: Any) -> Engine:
+    return make_engine(name="smsir", kind="smsir", api_url="http://127.0.0.1:9/smsir")
+
+
+@pytest.fixture
+def kavenegar(db: Any) -> Engine:
+    return make_engine(name="kavenegar", kind="kavenegar", api_url="http://127.0.0.1:9/kavenegar")

@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from aioresponses import CallbackResult, aioresponses
+from aioresponses import CallbackResult
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
@@ -21,7 +20,7 @@ from django.utils import timezone
 from messaging.models import Engine, VerifyRequests
 from messaging.services import pump
 from messaging.services.reports import reports_poll
-from messaging.tests.factories import make_engine, make_request
+from messaging.tests.factories import make_request
 
 pytestmark = pytest.mark.django_db
 Delivery = VerifyRequests.Delivery
@@ -33,22 +32,6 @@ KAVENEGAR_STATUS = re.compile(r"^http://127\.0\.0\.1:9/kavenegar/v1/[^/]+/sms/st
 def no_pump(monkeypatch: pytest.MonkeyPatch) -> None:
     # A pump in a worker process left running by an earlier test would make every run here yield to it.
     monkeypatch.setattr("messaging.services.reports.pump_is_running", lambda: False)
-
-
-@pytest.fixture
-def fake() -> Iterator[aioresponses]:
-    with aioresponses() as mocked:
-        yield mocked
-
-
-@pytest.fixture
-def smsir(db: Any) -> Engine:
-    return make_engine(name="smsir", kind="smsir", api_url="http://127.0.0.1:9/smsir")
-
-
-@pytest.fixture
-def kavenegar(db: Any) -> Engine:
-    return make_engine(name="kavenegar", kind="kavenegar", api_url="http://127.0.0.1:9/kavenegar")
 
 
 def done(client: Any, engine: Engine, message_id: str, *, age: float = 20, **fields: Any) -> VerifyRequests:
