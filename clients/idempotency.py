@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +30,9 @@ from common.exceptions import ApplicationError
 
 HEADER = "Idempotency-Key"
 KEY_MAX_LENGTH = 255
+# 1-255 printable ASCII characters, spaces only inside (a server trims them off the ends of any header).
+KEY_PATTERN = r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$"
+_KEY = re.compile(KEY_PATTERN)
 RETENTION = timedelta(hours=24)
 # Headers of the first answer a replay repeats; the rest (dates, lengths) are the replay's own.
 _REPLAYED_HEADERS = ("Location",)
@@ -57,6 +61,8 @@ def idempotency_key(request: Request) -> str | None:
         raise _header_error("invalid_idempotency_key", f"{HEADER} may not be empty.")
     if len(key) > KEY_MAX_LENGTH:
         raise _header_error("idempotency_key_too_long", f"{HEADER} is at most {KEY_MAX_LENGTH} characters.")
+    if not _KEY.match(key):
+        raise _header_error("invalid_idempotency_key", f"{HEADER} is printable ASCII characters only.")
     return key
 
 

@@ -1,4 +1,5 @@
-"""Tells drf-spectacular (and so Swagger UI) how clients authenticate and which key scopes each operation needs."""
+"""Tells drf-spectacular (and so Swagger UI) how clients authenticate, which key scopes each operation needs,
+and what ``Idempotency-Key`` takes."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter
 
 from clients.access import insufficient_scope_message, view_scopes
+from clients.idempotency import HEADER, KEY_MAX_LENGTH, KEY_PATTERN
 from common.openapi import ErrorSerializer
 
 
@@ -61,3 +64,14 @@ class ScopedAutoSchema(AutoSchema):
             "description": "The key lacks the scope this operation needs.",
         }
         return operation
+
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    HEADER,
+    {"type": "string", "minLength": 1, "maxLength": KEY_MAX_LENGTH, "pattern": KEY_PATTERN},
+    OpenApiParameter.HEADER,
+    description=(
+        f"1-{KEY_MAX_LENGTH} printable ASCII characters. The same key and body within 24 hours replays the first "
+        "answer (header `Idempotent-Replayed: true`); the same key with another body is 422."
+    ),
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import phonenumbers
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.utils.serializer_helpers import BindingDict
 
@@ -59,6 +60,13 @@ INVALID_PHONE_MESSAGE = "Enter a valid mobile number, e.g. 09121234567."
 EVERY_REGION = tuple(sorted(phonenumbers.SUPPORTED_REGIONS))
 
 
+# "phone" is this API's own format (OpenAPI leaves formats open): a mobile number in any spelling the
+# README lists. A pattern cannot say which numbers are mobiles; the fuzzer is told how to spell them
+# (scripts/schemathesis_hooks.py).
+PHONE_MAX_LENGTH = 32
+
+
+@extend_schema_field({"type": "string", "format": "phone", "maxLength": PHONE_MAX_LENGTH, "example": "09121234567"})
 class PhoneField(serializers.CharField):
     """Any form an Iranian user types; stored as E.164. Refuses anything that is not a mobile number.
 
@@ -69,10 +77,15 @@ class PhoneField(serializers.CharField):
     default_error_messages = {"invalid_phone": INVALID_PHONE_MESSAGE}
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 32)
+        kwargs.setdefault("max_length", PHONE_MAX_LENGTH)
+        kwargs.setdefault("trim_whitespace", False)  # the length limit counts what was sent; spaces are separators
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):  # the schema says string; a JSON number would lose a leading 0 or +
+            self.fail("invalid_phone")
+        if self.max_length is not None and len(data) > self.max_length:  # the validator sees only the E.164
+            self.fail("max_length", max_length=self.max_length)
         text = super().to_internal_value(data)
         try:
             return normalize_phone(text, allowed_regions=EVERY_REGION)

@@ -1,9 +1,10 @@
-"""OpenAPI pieces: the error shape and an example for every error code, for drf-spectacular."""
+"""OpenAPI pieces for drf-spectacular: the error shape, an example for every error code, strict request bodies."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -50,3 +51,15 @@ NOT_FOUND = error_example(404, "not_found", "Not found.")
 
 def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
     return {status: OpenApiResponse(ErrorSerializer) for status in statuses}
+
+
+class StrictSerializerScheme(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]
+    """A ``StrictSerializer`` refuses fields it does not know (400 ``unexpected_field``): the schema says so."""
+
+    target_class = "common.api.StrictSerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        schema["additionalProperties"] = False
+        return schema

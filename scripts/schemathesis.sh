@@ -43,12 +43,15 @@ base="http://127.0.0.1:$port"
 for _ in $(seq 100); do curl -sf -o /dev/null "$base/schema/" && break; sleep 0.1; done
 
 status=0
-.venv/bin/schemathesis --no-color run "$base/schema/" \
+# From the temporary folder: schemathesis keeps a cache folder where it runs.
+root=$PWD
+(cd "$work" && SCHEMATHESIS_HOOKS="$root/scripts/schemathesis_hooks.py" "$root/.venv/bin/schemathesis" --no-color \
+  --config-file "$root/scripts/schemathesis.toml" run "$base/schema/" \
   --checks all \
   --max-examples "${SCHEMATHESIS_EXAMPLES:-25}" \
   --header "Authorization: Token $key" \
   --workers 2 \
-  --seed "${SCHEMATHESIS_SEED:-1}" || status=$?
+  --seed "${SCHEMATHESIS_SEED:-1}") || status=$?
 if [ "$status" -ne 0 ]; then
   echo "schemathesis found problems; gunicorn's log:" >&2
   tail -n 50 "$work/gunicorn.log" >&2

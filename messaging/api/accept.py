@@ -26,7 +26,7 @@ from rest_framework.response import Response
 
 from clients.access import SEND, key_access
 from clients.models import Client
-from common.api import EVERY_REGION
+from common.api import EVERY_REGION, PHONE_MAX_LENGTH
 from common.errors import exception_handler
 from common.exceptions import ApplicationError
 from common.phones import InvalidPhone, normalize_phone
@@ -111,6 +111,8 @@ def _checked(request: HttpRequest) -> tuple[Client, str, Templates, dict[str, st
     phone, template_id, token_value = data["phone"], data["template_id"], data["token_value"]
     # Only the plain forms: a numeric string, a bool or a float is the DRF view's to judge.
     if type(phone) is not str or type(template_id) is not int or not 1 <= template_id <= _MAX_TEMPLATE_ID:
+        return None
+    if len(phone) > PHONE_MAX_LENGTH:
         return None
     if type(token_value) is not dict and type(token_value) is not list:
         return None

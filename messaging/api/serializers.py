@@ -8,12 +8,36 @@ from rest_framework import serializers
 from common.api import OutputSerializer, PhoneField, StrictSerializer
 from messaging.models import Attempt, VerifyRequests
 
+# One token value as the server takes it (messaging.services.requests.template_tokens): up to 25 letters,
+# digits, '-', '_' or '.' (any script; Python's \w), spaces around trimmed; or an integer of up to 25 characters.
+_TOKEN_LIMIT = 25
+_TOKEN = {
+    "oneOf": [
+        {"type": "string", "pattern": rf"^\s*[\w\-.]{{1,{_TOKEN_LIMIT}}}\s*$"},
+        {"type": "integer", "minimum": 1 - 10 ** (_TOKEN_LIMIT - 1), "maximum": 10**_TOKEN_LIMIT - 1},
+    ]
+}
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "object", "minProperties": 1, "additionalProperties": _TOKEN},
+            {"type": "array", "minItems": 1, "items": _TOKEN},
+        ],
+        "example": {"code": "123456"},
+    }
+)
+class TokenValueField(serializers.JSONField):
+    """The template's tokens: an object of token name -> value, or a list in the template's token order."""
+
 
 class SendSmsInputSerializer(StrictSerializer):
     phone = PhoneField()
     template_id = serializers.IntegerField(min_value=1, max_value=2_147_483_647)
-    token_value = serializers.JSONField(
-        help_text='Token name -> value, e.g. {"code": "123456"}, or a list in the template\'s token order.'
+    token_value = TokenValueField(
+        help_text='Token name -> value, e.g. {"code": "123456"}, or a list in the template\'s token order. The '
+        "names and their number are the template's."
     )
 
     def validate_token_value(self, value: Any) -> Any:
@@ -85,9 +109,16 @@ class SendRequestDetailSerializer(SendRequestWithDeliverySerializer):
     attempts = AttemptSerializer(many=True, read_only=True)
 
 
+class SendRequestPageSerializer(OutputSerializer):
+    count = serializers.IntegerField(help_text="Requests matching the filters.")
+    next = serializers.URLField(allow_null=True, help_text="The next page; null on the last.")
+    previous = serializers.URLField(allow_null=True, help_text="The previous page; null on the first.")
+    results = SendRequestWithDeliverySerializer(many=True)
+
+
 class SendRequestFilterSerializer(StrictSerializer):
     flag = serializers.ChoiceField(choices=["PENDING", "DONE", "FAILED"], required=False)
     delivery = serializers.ChoiceField(choices=VerifyRequests.Delivery.values, required=False)
-    phone = PhoneField(required=False)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=500)
-    offset = serializers.IntegerField(required=False, min_value=0)
+    phone = PhoneField(required=False, help_text="Any accepted phone form.")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=500, help_text="Page size; default 50.")
+    offset = serializers.IntegerField(required=False, min_value=0, max_value=2_147_483_647)

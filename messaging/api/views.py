@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import LimitOffsetPagination
@@ -11,18 +11,18 @@ from rest_framework.views import APIView
 
 from clients.access import READ, SEND, KeyScopes
 from clients.authentication import request_client
-from clients.idempotency import HEADER as IDEMPOTENCY_HEADER
 from clients.idempotency import idempotent_response
+from clients.schema import IDEMPOTENCY_PARAMETER
 from common.openapi import AUTH_EXAMPLES, BODY_EXAMPLES, NOT_FOUND, error_example, error_responses, field_example
 from messaging import selectors
 from messaging.api.serializers import (
     SendRequestDetailSerializer,
     SendRequestFilterSerializer,
+    SendRequestPageSerializer,
     SendRequestSerializer,
     SendRequestWithDeliverySerializer,
     SendSmsInputSerializer,
 )
-from messaging.models import VerifyRequests
 from messaging.services.limits import client_ip, send_admit
 from messaging.services.requests import request_create, template_get, template_tokens
 
@@ -109,7 +109,7 @@ class SendSmsView(APIView):
             "provider. Poll the `Location` URL for the outcome. With an `Idempotency-Key` header, a retry with "
             "the same key and body replays the first answer for 24 hours; the same key with another body is 422."
         ),
-        parameters=[OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, description="At most 255.")],
+        parameters=[IDEMPOTENCY_PARAMETER],
         request=SendSmsInputSerializer,
         responses={202: SendRequestSerializer, **error_responses(400, 401, 413, 415, 422, 429, 503)},
         examples=[
@@ -147,16 +147,8 @@ class SendSmsView(APIView):
     @extend_schema(
         operation_id="sendsms_list",
         summary="List your requests",
-        parameters=[
-            OpenApiParameter("flag", str, enum=["PENDING", "DONE", "FAILED"]),
-            OpenApiParameter(
-                "delivery", str, enum=VerifyRequests.Delivery.values, description="The provider's delivery report."
-            ),
-            OpenApiParameter("phone", str, description="Any accepted phone form."),
-            OpenApiParameter("limit", int),
-            OpenApiParameter("offset", int),
-        ],
-        responses={200: SendRequestWithDeliverySerializer(many=True), **error_responses(400, 401)},
+        parameters=[SendRequestFilterSerializer],
+        responses={200: SendRequestPageSerializer, **error_responses(400, 401)},
         examples=[
             field_example(400, "flag", "invalid_choice", '"SENT" is not a valid choice.'),
             field_example(400, "delivery", "invalid_choice", '"arrived" is not a valid choice.'),

@@ -8,44 +8,77 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from common.api import PhoneField, StrictSerializer
+from common.conf import gateway_settings
 from messaging.api.serializers import DeliverySerializer, delivery_of
 from verifications.codes import code_normalize
 from verifications.models import Verification
 from verifications.services import verification_attempts_left, verification_resend_after
+
+# What a client may type as a code, for the schema and the server alike: 4-10 digits of any script
+# (Persian and Arabic-Indic keyboards), with spaces anywhere. At most 32 characters in all.
+CODE_PATTERN = r"^\s*(?:\d\s*){4,10}$"
+_CODE_MAX_LENGTH = 32
+_NO_DEFAULT_TEMPLATE = "This field is required: no default template is configured."
 
 
 def _template_id_field(**kwargs: Any) -> serializers.IntegerField:
     return serializers.IntegerField(required=False, min_value=1, max_value=2_147_483_647, **kwargs)
 
 
+class TemplateChoiceSerializer(StrictSerializer):
+    """``template_id`` is required unless the gateway has a default verification template. Fields are built
+    per serializer, so the served schema and the server's answer both follow the setting as it is now."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:  # type: ignore[type-arg]
+        fields = super().get_fields()
+        if not gateway_settings()["OTP_DEFAULT_TEMPLATE_ID"]:
+            fields["template_id"].required = True
+            fields["template_id"].error_messages["required"] = _NO_DEFAULT_TEMPLATE
+        return fields
+
+
+@extend_schema_field({"type": "string", "pattern": CODE_PATTERN, "maxLength": _CODE_MAX_LENGTH, "example": "482913"})
 class CodeField(serializers.CharField):
-    """4-10 digits; Persian and Arabic-Indic digits and spaces as Iranian keyboards type them."""
+    """4-10 digits; Persian and Arabic-Indic digits and spaces as Iranian keyboards type them. A string only:
+    a JSON number would lose leading zeros."""
 
     default_error_messages = {"invalid_code": "Enter the 4-10 digit code."}
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 32)
+        kwargs.setdefault("max_length", _CODE_MAX_LENGTH)
+        kwargs.setdefault("trim_whitespace", False)  # the length limit counts what was sent
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
-        code = code_normalize(super().to_internal_value(data))
-        if not re.fullmatch(r"[0-9]{4,10}", code):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if len(data) > _CODE_MAX_LENGTH:  # the validator sees only the normalised digits
+            self.fail("max_length", max_length=_CODE_MAX_LENGTH)
+        text = super().to_internal_value(data)
+        if not _CODE.match(text):
             self.fail("invalid_code")
-        return code
+        return code_normalize(text)
 
 
-class VerificationStartSerializer(StrictSerializer):
+_CODE = re.compile(CODE_PATTERN)
+
+
+class VerificationStartSerializer(TemplateChoiceSerializer):
     phone = PhoneField()
-    template_id = _template_id_field(help_text="Omit to use the configured default verification template.")
+    template_id = _template_id_field(
+        help_text="Required unless the gateway has a default verification template (this schema says which)."
+    )
 
 
 class VerificationCheckSerializer(StrictSerializer):
     code = CodeField()
 
 
-class VerificationCheckByPhoneSerializer(StrictSerializer):
+class VerificationCheckByPhoneSerializer(TemplateChoiceSerializer):
     phone = PhoneField()
-    template_id = _template_id_field()
+    template_id = _template_id_field(
+        help_text="Required unless the gateway has a default verification template (this schema says which)."
+    )
     code = CodeField()
 
 

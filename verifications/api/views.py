@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -12,8 +12,8 @@ from rest_framework.views import APIView
 
 from clients.access import READ, VERIFY, KeyScopes
 from clients.authentication import request_client
-from clients.idempotency import HEADER as IDEMPOTENCY_HEADER
 from clients.idempotency import idempotent_response
+from clients.schema import IDEMPOTENCY_PARAMETER
 from common.openapi import AUTH_EXAMPLES, BODY_EXAMPLES, NOT_FOUND, error_example, error_responses, field_example
 from messaging.services.limits import client_ip
 from verifications import selectors
@@ -112,7 +112,7 @@ class VerificationsView(APIView):
             "client and IP apply to every send; each 429 has `Retry-After`. With an `Idempotency-Key` header, a "
             "retry with the same key and body replays the first answer for 24 hours; another body is 422."
         ),
-        parameters=[OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, description="At most 255.")],
+        parameters=[IDEMPOTENCY_PARAMETER],
         request=VerificationStartSerializer,
         responses={
             201: VerificationSerializer,
