@@ -115,11 +115,51 @@ class AttemptInline(admin.TabularInline):  # type: ignore[type-arg]
         return False
 
 
+FULL_PHONE_PERMISSION = "messaging.view_full_phone"
+
+
+@admin.display(description="Phone", ordering="phone")
+def masked_phone(obj: Any) -> str:
+    return mask_phone(obj.phone)
+
+
+def phone_column(request: HttpRequest) -> Any:
+    """The row's ``phone`` for staff with ``messaging.view_full_phone``, masked for everyone else."""
+    return "phone" if request.user.has_perm(FULL_PHONE_PERMISSION) else masked_phone
+
+
+class PhoneAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Read-only pages of rows with a ``phone``: masked in the list and on the detail page alike (see
+    ``phone_column``). Nothing here is edited, so no page has a Save button."""
+
+    phone_list_display: list[str] = []  # list_display, with "phone" where the number goes
+    hidden_fields: tuple[str, ...] = ()  # never shown (secrets, internal fields)
+
+    def get_list_display(self, request: HttpRequest) -> list[Any]:  # type: ignore[override]
+        return [phone_column(request) if name == "phone" else name for name in self.phone_list_display]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:  # type: ignore[override]
+        hidden = {*self.hidden_fields, "phone"}
+        return [phone_column(request), *(field.name for field in self.model._meta.fields if field.name not in hidden)]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:  # type: ignore[override]
+        return self.get_readonly_fields(request, obj)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(VerifyRequests)
-class VerifyRequestsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = [
+class VerifyRequestsAdmin(PhoneAdmin):
+    phone_list_display = [
         "id",
-        "masked_phone",
+        "phone",
         "template",
         "flag",
         "tries",
@@ -135,20 +175,11 @@ class VerifyRequestsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_select_related = ["system", "template"]
     inlines = [AttemptInline]
     actions = ["requeue"]
-    exclude = ("token_value", "lease_token")
+    hidden_fields = ("token_value", "lease_token")
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:  # type: ignore[override]
-        return [field.name for field in self.model._meta.fields if field.name not in self.exclude]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.display(description="Phone", ordering="phone")
-    def masked_phone(self, obj: VerifyRequests) -> str:
-        return mask_phone(obj.phone)
+    def has_requeue_permission(self, request: HttpRequest) -> bool:
+        # The pages are read-only; putting a request back in the queue is the one change staff make here.
+        return bool(request.user.has_perm("messaging.change_verifyrequests"))
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[VerifyRequests], search_term: str
@@ -159,7 +190,7 @@ class VerifyRequestsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         except InvalidPhone:
             return super().get_search_results(request, queryset, search_term)
 
-    @admin.action(description="Re-queue the selected failed requests")
+    @admin.action(description="Re-queue the selected failed requests", permissions=["requeue"])
     def requeue(self, request: HttpRequest, queryset: QuerySet[VerifyRequests]) -> None:
         count = requests_requeue(request_ids=list(queryset.values_list("id", flat=True)))
         self.message_user(request, f"{count} failed request(s) re-queued.", messages.SUCCESS)

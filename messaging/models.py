@@ -173,6 +173,8 @@ class VerifyRequests(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = "send request"
+        # The admin masks every phone number; staff who must see whole numbers (support) get this.
+        permissions = [("view_full_phone", "Can see whole phone numbers in the admin")]
         indexes = [
             # The sweeper: due waiting requests, and expired leases.
             models.Index(fields=["flag", "next_attempt_at"], name="vr_flag_due"),

@@ -10,32 +10,19 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from common.masking import mask_phone
 from common.phones import InvalidPhone, normalize_phone
+from messaging.admin import PhoneAdmin, phone_column
 from verifications.models import TestNumber, Verification
 
 
 @admin.register(Verification)
-class VerificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["id", "masked_phone", "client", "template", "status", "send_count", "failed_checks", "expires_at"]
+class VerificationAdmin(PhoneAdmin):
+    phone_list_display = ["id", "phone", "client", "template", "status", "send_count", "failed_checks", "expires_at"]
     list_filter = ["status", "is_test_number", "client", "created_at"]
     date_hierarchy = "created_at"
     search_fields = ["phone"]
     list_select_related = ["client", "template"]
-    exclude = ["code_hash", "code_sealed", "phone"]
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return ["masked_phone", *(f.name for f in self.model._meta.fields if f.name not in self.exclude)]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.display(description="Phone", ordering="phone")
-    def masked_phone(self, obj: Verification) -> str:
-        return mask_phone(obj.phone)
+    hidden_fields = ("code_hash", "code_sealed")
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Verification], search_term: str
@@ -70,5 +57,8 @@ class TestNumberForm(forms.ModelForm):  # type: ignore[type-arg]
 @admin.register(TestNumber)
 class TestNumberAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = TestNumberForm
-    list_display = ["phone", "note", "created_at"]
     search_fields = ["phone", "note"]
+
+    def get_list_display(self, request: HttpRequest) -> list[Any]:  # type: ignore[override]
+        # The list masks numbers as every other page does; editing one shows it (it is being typed).
+        return [phone_column(request), "note", "created_at"]

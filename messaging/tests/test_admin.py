@@ -157,10 +157,11 @@ def test_admin_request_search_finds_phone_in_any_accepted_form(
     assert [row.pk for row in response.context["cl"].result_list] == [wanted.pk]
 
 
-def test_admin_request_changelist_masks_phones(admin_client: BrowserClient, sender: Any) -> None:
+def test_admin_request_changelist_masks_phones(sender: Any) -> None:
     make_request(sender, phone="+989121234567")
 
-    response = admin_client.get(admin_url("verifyrequests", "changelist"))
+    # A superuser holds every permission, messaging.view_full_phone included: staff without it see masks.
+    response = staff("messaging.view_verifyrequests").get(admin_url("verifyrequests", "changelist"))
 
     assert b"0912***4567" in response.content
     assert b"9121234567" not in response.content
@@ -237,3 +238,57 @@ def test_admin_engine_sets_a_low_credit_threshold(admin_client: BrowserClient, e
     assert response.status_code == 302
     engine.refresh_from_db()
     assert engine.low_credit_threshold == 500
+
+
+def staff(*permissions: str) -> BrowserClient:
+    """A browser logged in as a staff user (not a superuser) with only ``permissions`` ("app.codename")."""
+    from django.contrib.auth.models import Permission, User
+
+    user = User.objects.create_user(f"staff-{len(permissions)}-{User.objects.count()}", is_staff=True)
+    for name in permissions:
+        app, codename = name.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app, codename=codename))
+    browser = BrowserClient()
+    browser.force_login(user)
+    return browser
+
+
+def test_admin_request_pages_mask_the_phone_for_staff_without_the_permission(sender: Any, engine: Engine) -> None:
+    row = make_request(sender, phone="+989121234567", flag=Flag.DONE, system=engine, tries=1)
+    make_attempt(row, engine)
+    browser = staff("messaging.view_verifyrequests")
+
+    for page in (admin_url("verifyrequests", "changelist"), admin_url("verifyrequests", "change", row.pk)):
+        content = browser.get(page).content
+        assert b"0912***4567" in content, page
+        assert b"9121234567" not in content, page
+
+
+def test_admin_request_pages_show_the_whole_phone_with_view_full_phone(sender: Any) -> None:
+    row = make_request(sender, phone="+989121234567")
+    browser = staff("messaging.view_verifyrequests", "messaging.view_full_phone")
+
+    for page in (admin_url("verifyrequests", "changelist"), admin_url("verifyrequests", "change", row.pk)):
+        assert b"+989121234567" in browser.get(page).content, page
+
+
+@pytest.mark.parametrize("permissions", [("messaging.view_verifyrequests",), ("messaging.change_verifyrequests",)])
+def test_admin_request_detail_page_is_read_only_without_save_buttons(sender: Any, permissions: tuple[str]) -> None:
+    row = make_request(sender)
+
+    response = staff(*permissions).get(admin_url("verifyrequests", "change", row.pk))
+
+    assert response.status_code == 200
+    assert b'name="_save"' not in response.content
+    assert b'name="_continue"' not in response.content
+    assert staff(*permissions).post(admin_url("verifyrequests", "change", row.pk), {}).status_code == 403
+
+
+def test_admin_requeue_is_offered_to_staff_who_may_change_requests_only(sender: Any) -> None:
+    make_request(sender, flag=Flag.FAILED)
+
+    viewer = staff("messaging.view_verifyrequests").get(admin_url("verifyrequests", "changelist"))
+    changer = staff("messaging.change_verifyrequests").get(admin_url("verifyrequests", "changelist"))
+
+    assert b'value="requeue"' not in viewer.content
+    assert b'value="requeue"' in changer.content
