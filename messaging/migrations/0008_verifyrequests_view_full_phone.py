@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0004_delivery_reports_and_credit'),
+        ('messaging', '0007_seal_provider_tokens'),
     ]
 
     operations = [
