@@ -34,6 +34,9 @@ class Case:
     # (``BENCH_MAX_IN_FLIGHT``, 1,200), which the 200 ms targets are stated at (1,000 in flight). True: the
     # engine's shipped default (``Engine.max_in_flight``, 100), what a deployment runs unless configured.
     engine_default_in_flight: bool = False
+    # Delivery reports: the backlog goes through this engine alone ("smsir" or "kavenegar"), and once it is
+    # delivered its reports are polled (due at once, the poller run as beat runs it), measured on their own.
+    reports: str = ""
 
     @property
     def server(self) -> str:
@@ -224,6 +227,31 @@ CASES = [
         rate=200,
         feed_seconds=110,
         drain_seconds=40,
+    ),
+    # What polling delivery reports costs: provider calls and worker CPU per 1,000 reports.
+    Case(
+        "reports_kavenegar",
+        "delivery reports: a backlog sent through Kavenegar, then its reports polled (up to 500 ids a call)",
+        "api",
+        "gateway",
+        0,
+        4000,
+        100,
+        backlog=True,
+        engine_default_in_flight=True,
+        reports="kavenegar",
+    ),
+    Case(
+        "reports_smsir",
+        "delivery reports: a backlog sent through SMS.IR, then its reports polled (one id a call, 100 in flight)",
+        "api",
+        "gateway",
+        0,
+        4000,
+        100,
+        backlog=True,
+        engine_default_in_flight=True,
+        reports="smsir",
     ),
     Case(
         "failover",

@@ -56,6 +56,8 @@ def aggregate(case: Case, rounds: list[dict[str, Any]]) -> dict[str, Any]:
             for run in rounds
         ],
     }
+    if any("reports" in run for run in rounds):
+        summary["reports"] = _report_figures(rounds)
     if any("commit_ms" in run for run in rounds):
         commits = _pooled(rounds, "commit_ms")
         summary["commit"] = {
@@ -77,6 +79,22 @@ def aggregate(case: Case, rounds: list[dict[str, Any]]) -> dict[str, Any]:
                 }
             )
     return summary
+
+
+def _report_figures(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Delivery-report polling over all rounds: provider calls and worker CPU per 1,000 final reports."""
+    reports = sum(run["reports"] for run in rounds)
+    calls = sum(run["report_status_calls"] for run in rounds)
+    cpu = sum(run["report_worker_cpu"] for run in rounds)
+    per_thousand = 1000 / reports if reports else math.nan
+    return {
+        "reports": reports,
+        "pending": sum(run["reports_pending"] for run in rounds),
+        "status_calls": calls,
+        "status_calls_per_1000": calls * per_thousand,
+        "worker_cpu_s_per_1000": cpu * per_thousand,
+        "seconds": sum(run["report_seconds"] for run in rounds),
+    }
 
 
 def _merge(counters: list[dict[str, int]]) -> dict[str, int]:
@@ -206,6 +224,8 @@ def invariants(summary: dict[str, dict[str, Any]]) -> list[str]:
             )
         if row["duplicates"]:
             problems.append(f"{name}: {row['duplicates']} phone(s) sent twice through the same provider")
+        if row.get("reports", {}).get("pending"):
+            problems.append(f"{name}: {row['reports']['pending']} delivery report(s) still pending after the drain")
     return problems
 
 
@@ -356,6 +376,15 @@ def report(
     for name, row in summary.items():
         cpu = row["cpu_seconds"]
         print(f"  {name}: " + ", ".join(f"{key} {value:.1f}" for key, value in cpu.items()))
+    report_rows = {name: row["reports"] for name, row in summary.items() if row.get("reports")}
+    if report_rows:
+        print("\ndelivery reports (polled once the backlog was delivered, all due at once):")
+    for name, polled in report_rows.items():
+        print(
+            f"  {name}: {polled['reports']} final reports in {polled['seconds']:.1f} s, {polled['status_calls']} "
+            f"status calls ({_fmt(polled['status_calls_per_1000'], 1)} per 1,000), worker CPU "
+            f"{_fmt(polled['worker_cpu_s_per_1000'], 2)} s per 1,000"
+        )
     commit_lines = [_commit_line(name, row) for name, row in summary.items() if row.get("commit")]
     if commit_lines:
         print(

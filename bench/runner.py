@@ -115,7 +115,7 @@ class Bench:
             stack.pg_database("drop")
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
-    def load_config(self, *, failover: bool, engine_default_in_flight: bool = False) -> None:
+    def load_config(self, *, failover: bool, engine_default_in_flight: bool = False, only: str = "") -> None:
         from messaging.models import Engine
         from messaging.services.config import providers_load
         from messaging.tests.conftest import gateway_config
@@ -131,6 +131,7 @@ class Bench:
             in_flight = int(os.environ.get("BENCH_MAX_IN_FLIGHT") or stack.MAX_IN_FLIGHT)
         for engine in config["engines"]:
             engine["max_in_flight"] = in_flight
+            engine["enabled"] = not only or engine["name"] == only  # said every time, like the cap
         if failover:
             config["engines"][0]["api_url"] = f"http://127.0.0.1:{stack.closed_port()}/smsir"
         providers_load(data=config)
@@ -168,7 +169,9 @@ class Bench:
         if case.worker and not case.worker_after_feed:
             self.workers = stack.workers(case.worker, self.args.workers, self.env, self.log_dir, self.data_dir)
             self.warm_up(self.servers[case.server][1])
-        self.load_config(failover=case.failover, engine_default_in_flight=case.engine_default_in_flight)
+        self.load_config(
+            failover=case.failover, engine_default_in_flight=case.engine_default_in_flight, only=case.reports
+        )
         self.sim.prepare(case.latency_ms)
 
     def post(self, api_url: str) -> None:
@@ -228,6 +231,7 @@ class Bench:
         drain_seconds = self.drain(case) if case.target == "api" else 0.0
         cpu = {key: stack.cpu_spent(cpu_before.get(key, {}), now) for key, now in self.cpu(server).items()}
         cpu.update({"loadgen": loadgen_cpu, "wall": time.time() - started})
+        polled = self.poll_reports(case) if case.reports else {}
         rss_samples = rss.stop()
         queue_samples = queue.stop() if queue else []
         probe_samples = probes.stop() if probes else []
@@ -246,6 +250,7 @@ class Bench:
             backlog=case.backlog,
         )
         metrics.update(self.final_states(metrics) if case.target == "api" else {})
+        metrics.update(polled)
         metrics.update(commit_figures(generated["records"], probe_samples) if probes else {})
         metrics.update(disk_figures(generated["records"], disk_samples) if disks else {})
         peaks = [sample for _, sample in rss_samples if isinstance(sample, dict)]
@@ -358,6 +363,35 @@ class Bench:
                 requests_announce(ids)
         announced = time.time()
         return {"records": [[phone(first + i), announced, announced, 202, None] for i in range(count)]}
+
+    def poll_reports(self, case: Case) -> dict[str, Any]:
+        """Make every delivered request's report due now, run the poller as beat does (once a second here) until
+        each has a final state, and count the status calls the simulator answered and the workers' CPU."""
+        from celery import current_app
+        from django.utils import timezone
+
+        from messaging.models import VerifyRequests
+
+        assert self.sim is not None
+        rows = VerifyRequests.objects.exclude(phone="+98" + WARMUP_PHONE[1:])
+        calls_before = self.sim.call("GET", "/_sim/stats")["providers"][case.reports]["status_calls"]
+        cpu_before = self.cpu(None)["worker"]
+        started = time.monotonic()
+        rows.filter(delivery_state=VerifyRequests.Delivery.PENDING).update(report_next_at=timezone.now())
+        while rows.filter(delivery_state=VerifyRequests.Delivery.PENDING).exists():
+            if time.monotonic() - started > case.drain_seconds:
+                break
+            current_app.send_task("messaging.poll_delivery_reports", expires=1)
+            time.sleep(1)
+        seconds = time.monotonic() - started
+        calls = self.sim.call("GET", "/_sim/stats")["providers"][case.reports]["status_calls"] - calls_before
+        return {
+            "reports": rows.exclude(delivery_state__in=["", VerifyRequests.Delivery.PENDING]).count(),
+            "reports_pending": rows.filter(delivery_state=VerifyRequests.Delivery.PENDING).count(),
+            "report_status_calls": calls,
+            "report_worker_cpu": stack.cpu_spent(cpu_before, self.cpu(None)["worker"]),
+            "report_seconds": seconds,
+        }
 
     def queue_depth(self) -> int:
         from django.db import close_old_connections

@@ -31,6 +31,8 @@ def test_quick_benchmark_runs_every_case_and_loses_no_request(tmp_path: Path) ->
         assert case["missing"] == 0, name
         assert case["unfinished"] == 0, name
         assert case["duplicates"] == 0, name
+        if name.startswith("reports"):  # every delivered request's report polled to a final state
+            assert case["reports"]["reports"] == case["accepted"] and case["reports"]["status_calls"] > 0, name
         if name.startswith(("open200", "failover")):  # open loop: the commit probe ran beside it
             assert case["commit"]["commit_p50_ms"] > 0, name
             assert case["per_round"][0]["accept_p99_ms"] > 0, name

@@ -29,14 +29,22 @@ def register_periodic_tasks(sender: AppConfig, using: str = "default", **kwargs:
         call_command("createcachetable", database=using, verbosity=0)
 
     gateway = settings.SMS_GATEWAY
-    for name, task, every in (
-        (SWEEPER_NAME, "messaging.check_pending_requests", gateway["SWEEP_INTERVAL_SECONDS"]),
-        (REPORTS_NAME, "messaging.poll_delivery_reports", gateway["REPORTS_INTERVAL_SECONDS"]),
-        (CREDIT_NAME, "messaging.check_engine_credit", gateway["CREDIT_INTERVAL_SECONDS"]),
+    # The report poller's messages expire after one interval: while a busy pump holds a worker, they would
+    # otherwise pile up in the queue and run back to back, ahead of the pump's next hand-over.
+    for name, task, every, expire in (
+        (SWEEPER_NAME, "messaging.check_pending_requests", gateway["SWEEP_INTERVAL_SECONDS"], None),
+        (REPORTS_NAME, "messaging.poll_delivery_reports", gateway["REPORTS_INTERVAL_SECONDS"], True),
+        (CREDIT_NAME, "messaging.check_engine_credit", gateway["CREDIT_INTERVAL_SECONDS"], None),
     ):
         schedule, _ = IntervalSchedule.objects.using(using).get_or_create(every=every, period=IntervalSchedule.SECONDS)
         PeriodicTask.objects.using(using).update_or_create(
-            name=name, defaults={"task": task, "interval": schedule, "enabled": True}
+            name=name,
+            defaults={
+                "task": task,
+                "interval": schedule,
+                "enabled": True,
+                "expire_seconds": max(1, every) if expire else None,
+            },
         )
 
 

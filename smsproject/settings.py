@@ -293,13 +293,13 @@ SMS_GATEWAY: dict[str, Any] = {
     "PUMP_MAX_IN_FLIGHT": env_int("SMS_PUMP_MAX_IN_FLIGHT", 1000),
     # Delivery reports (messaging.services.reports): first look after DONE, then these waits between looks,
     # until a final state or the age limit (then "unknown"). The poller runs every REPORTS_INTERVAL_SECONDS
-    # (beat), claims up to REPORTS_BATCH requests per run and spends at most REPORTS_BUDGET_SECONDS on calls.
+    # (beat), claims up to REPORTS_BATCH requests per run and waits at most REPORTS_BUDGET_SECONDS for answers.
     "REPORTS_FIRST_POLL_SECONDS": env_float("SMS_REPORTS_FIRST_POLL_SECONDS", 10.0),
     "REPORTS_BACKOFF_SECONDS": [float(item) for item in env_list("SMS_REPORTS_BACKOFF_SECONDS", "30,120,600,3600")],
     "REPORTS_MAX_AGE_SECONDS": env_int("SMS_REPORTS_MAX_AGE_SECONDS", 48 * 3600),
     "REPORTS_INTERVAL_SECONDS": env_int("SMS_REPORTS_INTERVAL_SECONDS", 5),
     "REPORTS_BATCH": env_int("SMS_REPORTS_BATCH", 1000),
-    "REPORTS_BUDGET_SECONDS": env_float("SMS_REPORTS_BUDGET_SECONDS", 5.0),
+    "REPORTS_BUDGET_SECONDS": env_float("SMS_REPORTS_BUDGET_SECONDS", 2.0),
     # Each engine's credit is read this often (beat); a low-credit threshold is set per engine.
     "CREDIT_INTERVAL_SECONDS": env_int("SMS_CREDIT_INTERVAL_SECONDS", 300),
     # Circuit breaker per engine: consecutive retryable failures before it opens, and its cool-down.

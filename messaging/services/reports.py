@@ -37,20 +37,21 @@ from providers.reporting import DeliveryReport, DeliveryState, StatusResult
 
 logger = logging.getLogger(__name__)
 Delivery = VerifyRequests.Delivery
-# How long a claim keeps other pollers away, beyond the run's budget: longer than any call started within
-# the budget lasts (connect + read timeouts), and a worker killed mid-run leaves its requests due after it.
+# How long a claim keeps other pollers away, beyond the run's budget: longer than a call started within the
+# budget lasts (connect + read timeouts), and a worker killed mid-run leaves its requests due after it.
 _LEASE_MARGIN_SECONDS = 60.0
 
 
 def reports_poll(*, now: datetime | None = None) -> int:
     """Ask the providers about the requests whose look is due; return how many were claimed.
 
-    A busy pump comes first: while one runs, this run does nothing (the requests stay due for the next).
+    Sending comes first: while a pump runs or a request waits to be sent, this run does nothing (the reports
+    stay due for the next run), and a run waits for provider answers at most ``REPORTS_BUDGET_SECONDS``.
     """
     config = gateway_settings()
-    if pump_is_running():
-        return 0
     now = now or timezone.now()
+    if pump_is_running() or _sends_waiting(now):
+        return 0
     budget = float(config["REPORTS_BUDGET_SECONDS"])
     # Requests due before the next run are asked about now: fuller batches, one call instead of two.
     horizon = now + timedelta(seconds=config["REPORTS_INTERVAL_SECONDS"])
@@ -61,6 +62,10 @@ def reports_poll(*, now: datetime | None = None) -> int:
     reports, started = _ask(claimed, budget=budget)
     _write(claimed, reports, started, lease_until=lease_until)
     return len(claimed)
+
+
+def _sends_waiting(now: datetime) -> bool:
+    return VerifyRequests.objects.filter(flag=VerifyRequests.Flag.PENDING, next_attempt_at__lte=now).exists()
 
 
 def _claim(*, horizon: datetime, lease_until: datetime, limit: int) -> list[VerifyRequests]:
@@ -101,22 +106,21 @@ def _ask(claimed: list[VerifyRequests], *, budget: float) -> tuple[dict[int, Del
         for start in range(0, len(requests), size):
             batch = requests[start : start + size]
             ids = tuple(request.provider_message_id for request in batch)
-            # A call may start until the budget is spent (waiting for the engine's cap eats into it), and
-            # then takes at most its own timeouts.
             jobs.append(StatusJob(adapter, ids, engine.id, engine.max_in_flight, deadline))
             batches.append((engine, batch))
-    longest = max((job.adapter.max_call_seconds for job in jobs), default=0.0)
-    results = call_all(jobs, timeout=budget + longest)
+    # The run waits for answers until the budget is spent, not for the slowest call: a call still running
+    # then ends on its own timeouts in the background, and its requests are asked about at their next look.
+    results = call_all(jobs, timeout=max(0.0, deadline - time.monotonic()))
     reports: dict[int, DeliveryReport] = {}
     started: set[int] = set()
     problems: dict[int, tuple[Engine, StatusResult]] = {}
     for (engine, batch), result in zip(batches, results, strict=True):
+        if not (isinstance(result, StatusResult) and result.error_code == NOT_STARTED):
+            started.update(request.id for request in batch)
         if not isinstance(result, StatusResult):  # still running at the deadline, or crashed: nothing known
             if isinstance(result, BaseException):
                 logger.error("status call crashed", exc_info=result)
             continue
-        if result.error_code != NOT_STARTED:
-            started.update(request.id for request in batch)
         if result.error_code:
             logger.warning("status call to %s failed: %s %s", engine.name, result.error_code, result.error_message)
             if result.problem is AccountProblem.CONFIGURATION:

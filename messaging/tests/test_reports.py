@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -193,3 +194,32 @@ def test_a_claimed_request_is_not_polled_by_a_second_poller_meanwhile(fake, smsi
     request.refresh_from_db()
     assert claimed_by_second == [0]
     assert (request.delivery_state, request.report_polls) == (Delivery.DELIVERED, 1)
+
+
+def test_a_request_waiting_to_be_sent_comes_first(fake, smsir, api_client_key):
+    request = done(api_client_key[0], smsir, "10")
+    make_request(api_client_key[0])  # PENDING and due: the pump has work, the poller waits
+
+    assert reports_poll() == 0
+    request.refresh_from_db()
+    assert request.report_polls == 0
+
+
+def test_a_run_waits_for_a_slow_status_api_at_most_its_budget(fake, smsir, api_client_key, settings):
+    settings.SMS_GATEWAY = {**settings.SMS_GATEWAY, "REPORTS_BUDGET_SECONDS": 0.5}
+    request = done(api_client_key[0], smsir, "11")
+
+    def slow(url: Any, **kwargs: Any) -> CallbackResult:
+        time.sleep(1.5)
+        return CallbackResult(status=200, body=json.dumps(smsir_answer(1)))
+
+    fake.get(SMSIR_STATUS, callback=slow)
+    started = time.monotonic()
+    reports_poll()
+    elapsed = time.monotonic() - started
+
+    request.refresh_from_db()
+    assert elapsed < 1.4
+    assert (request.delivery_state, request.report_polls) == (Delivery.PENDING, 1)
+    assert request.report_next_at is not None and request.report_next_at > timezone.now()
+    time.sleep(1.2)  # let the call finish on the loop before the fake is removed

@@ -59,3 +59,5 @@ def test_migrate_registers_the_report_poller_and_the_credit_check(settings):
     reports, credit = PeriodicTask.objects.get(name=REPORTS_NAME), PeriodicTask.objects.get(name=CREDIT_NAME)
     assert (reports.task, reports.interval.every, reports.enabled) == ("messaging.poll_delivery_reports", 4, True)
     assert (credit.task, credit.interval.every, credit.enabled) == ("messaging.check_engine_credit", 120, True)
+    # A poll message that waited longer than an interval (behind a busy pump) is dropped, not run late.
+    assert (reports.expire_seconds, credit.expire_seconds) == (4, None)
