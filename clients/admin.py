@@ -98,12 +98,15 @@ class ClientKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def revoke(self, request: HttpRequest, queryset: QuerySet[ClientKey]) -> None:
         for key in queryset:
             client_key_revoke(key=key)
-        self.message_user(request, f"Revoked {len(queryset)} key(s); other processes refuse them within seconds.")
+        self.message_user(
+            request,
+            f"Revoked {len(queryset)} key(s): refused at once here, within SMS_AUTH_MEMO_SECONDS by other processes.",
+        )
 
 
 def _keys_shown(
-    model_admin: admin.ModelAdmin, request: HttpRequest, created: list[tuple[ClientKey, str]]
-) -> HttpResponse:  # type: ignore[type-arg]
+    model_admin: admin.ModelAdmin[Any], request: HttpRequest, created: list[tuple[ClientKey, str]]
+) -> HttpResponse:
     context = {**model_admin.admin_site.each_context(request), "created": created, "title": "New keys"}
     # Admin pages are never_cache (Cache-Control: no-store): the only page that shows a key is kept nowhere.
     return TemplateResponse(request, "admin/clients/keys_shown.html", context)

@@ -88,7 +88,9 @@ class Command(BaseCommand):
 
     def _revoke(self, options: dict[str, Any]) -> None:
         key = client_key_revoke(key=client_key_get(prefix=options["prefix"]))
-        self.stdout.write(f"Revoked {key.prefix} ({key.client.name}, {key.name}): refused within seconds everywhere.")
+        self.stdout.write(
+            f"Revoked {key.prefix} ({key.client.name}, {key.name}): the API refuses it within SMS_AUTH_MEMO_SECONDS."
+        )
 
     def _shown_once(self, key: ClientKey, secret: str) -> None:
         self.stdout.write(
