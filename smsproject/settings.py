@@ -179,19 +179,28 @@ else:
 BROKER_DIR = DATA_DIR / "broker"
 # "localhost" only keeps kombu from warning that the URL names no host; the folders below are the broker.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://localhost/"
-CELERY_BROKER_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
-    "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
     # A publisher (the API) tries the broker once and moves on: the outbox sweeper re-publishes.
     # The worker's own reconnect loop passes its own retry count and is not affected.
     "max_retries": 0,
 }
+# Redis hands a message that was delivered but not acknowledged to another worker after this many seconds;
+# every countdown (backoff, at most SMS_BACKOFF_MAX_SECONDS) plus the task time limit must stay below it, or
+# a waiting task is delivered twice. RabbitMQ has no such timer: it redelivers when the consumer's
+# connection closes, and its consumer_timeout (30 min by default) only closes a channel holding one longer.
+CELERY_BROKER_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
 if CELERY_BROKER_URL.startswith(("redis", "rediss")):
     # A frozen or unreachable Redis must not hang the API's publish or a worker forever. One second: an
     # API answer that publishes must stay within 2 s while Redis is frozen (tests/faults/test_redis_faults.py);
     # the worker's BRPOP runs on its event loop, where health_check_interval catches a frozen server instead.
     CELERY_BROKER_TRANSPORT_OPTIONS.update(
-        {"socket_timeout": 1, "socket_connect_timeout": 1, "retry_on_timeout": False, "health_check_interval": 10}
+        {
+            "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+            "socket_timeout": 1,
+            "socket_connect_timeout": 1,
+            "retry_on_timeout": False,
+            "health_check_interval": 10,
+        }
     )
 if CELERY_BROKER_URL.startswith("filesystem"):
     for sub in ("out", "processed", "control"):
@@ -226,9 +235,16 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 90)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing must never hang the API when the broker is down: fail fast, the outbox sweeper
-# publishes the request later.
+# publishes the request later. The API and the workers publish with retry=False at every call
+# (messaging/publishing.py). Beat publishes with this default, and needs the retry: it keeps one producer
+# for its whole life, and only a retry reconnects it. Without it, after RabbitMQ restarts every scheduled
+# sweep fails on the dead connection until beat is restarted (tests/faults/test_rabbitmq_faults.py).
 CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT", 1.0)
-CELERY_TASK_PUBLISH_RETRY = False
+CELERY_TASK_PUBLISH_RETRY = True
+# A task that holds an unacknowledged message when the broker connection drops keeps running: its claims
+# are leased and its results go to the database, and the message, redelivered, finds nothing left to claim.
+# Cancelling it (Celery 6's default) would cut provider calls short and record them as timeouts.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BROKER_POOL_LIMIT = 10
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

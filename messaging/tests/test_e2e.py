@@ -82,7 +82,7 @@ def _no_pump_running() -> None:
 def test_broker_down_at_accept_time_then_the_sweeper_delivers(live, api, monkeypatch, worker_env):
     _no_pump_running()
     good_url = current_app.conf.broker_url
-    _use_broker(monkeypatch, f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there: connection refused
+    _use_broker(monkeypatch, _unreachable(good_url))
     try:
         started = time.monotonic()
         response = api.post("/sendsms/", BODY, format="json")
@@ -106,6 +106,13 @@ def test_broker_down_at_accept_time_then_the_sweeper_delivers(live, api, monkeyp
     finally:
         beat.stop()
     assert len(live.received()) == 1
+
+
+def _unreachable(url: str) -> str:
+    """A broker of the same kind on a port nothing listens on: every connection is refused."""
+    if url.startswith(("amqp", "pyamqp")):
+        return f"amqp://guest:guest@127.0.0.1:{free_port()}//"
+    return f"redis://127.0.0.1:{free_port()}/0"  # also for the filesystem broker, which cannot be down
 
 
 def _use_broker(monkeypatch: Any, url: str) -> None:

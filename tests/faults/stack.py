@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import kombu
 import psycopg
 import redis
 
@@ -41,6 +42,8 @@ def pg_bin() -> Path:
     return Path(found[-1])
 
 
+# Debian's script itself: /usr/sbin/rabbitmq-server wraps it in su, and the PID would not be the server's.
+RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
 PG_USER = "postgres"
 DB_NAME = "gateway"
 SECRET = "faults-only-secret-key"
@@ -181,6 +184,81 @@ class RedisServer:
         self.process.send_signal(signal.SIGCONT)
 
 
+class RabbitMQServer:
+    """A private RabbitMQ node: its own name, ports, data and log in ``work_dir``; stopped gracefully (SIGTERM).
+
+    Nothing of the machine's own node is touched: the node reads none of the machine's RabbitMQ configuration
+    (its config, environment and plugins files are ours), listens on free 127.0.0.1 ports for AMQP and for
+    Erlang distribution, and keeps its Erlang cookie in ``work_dir``. Messages are persistent and the queue
+    durable (Celery's defaults), so a stop and start keeps what was queued, as a production restart does.
+    """
+
+    def __init__(self, work_dir: Path) -> None:
+        self.dir = work_dir
+        self.port = free_port()
+        self.dist_port = free_port()
+        self.node = f"faults-{uuid.uuid4().hex[:8]}@localhost"
+        self.log = work_dir.parent / "rabbitmq.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}//"
+
+    def start(self, timeout: float = 180) -> None:
+        if not RABBITMQ_SERVER.exists():
+            raise AssertionError(f"{RABBITMQ_SERVER} not found: install Debian's rabbitmq-server (.ci/run does)")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
+        (self.dir / "enabled_plugins").write_text("[].\n")
+        (self.dir / "rabbitmq-env.conf").write_text("")
+        env = {
+            "PATH": os.environ["PATH"],
+            "HOME": str(self.dir),  # the Erlang cookie
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_CONFIG_FILE": str(self.dir / "rabbitmq.conf"),
+            "RABBITMQ_CONF_ENV_FILE": str(self.dir / "rabbitmq-env.conf"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.dir / "enabled_plugins"),
+            "RABBITMQ_MNESIA_BASE": str(self.dir / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.dir / "log"),
+            "RABBITMQ_LOGS": "-",
+            "ERL_EPMD_ADDRESS": "127.0.0.1",
+            "ERL_FLAGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+        }
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [RABBITMQ_SERVER], cwd=self.dir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        wait_for(self._accepting, timeout=timeout, interval=0.2, message=f"rabbitmq accepting AMQP ({self.log})")
+
+    def _accepting(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"rabbitmq exited with {self.process.returncode}; see {self.log}")
+        try:
+            with kombu.Connection(self.url, connect_timeout=1) as connection:
+                connection.ensure_connection(max_retries=1)
+            return True
+        except Exception:  # not listening yet, or still booting
+            return False
+
+    def queued(self) -> str:
+        """The task queue's depth and consumers, for a stuck test's diagnosis."""
+        try:
+            with kombu.Connection(self.url, connect_timeout=1) as connection:
+                name, messages, consumers = connection.default_channel.queue_declare("celery", passive=True)
+            return f"rabbitmq: {name} queue={messages} consumers={consumers}"
+        except Exception as exc:
+            return f"rabbitmq: {type(exc).__name__}"
+
+    def stop(self) -> None:
+        _stop(self.process, signal.SIGTERM, timeout=60)
+        self.process = None
+
+
 def _pings(client: redis.Redis) -> bool:
     try:
         return bool(client.ping())
@@ -273,15 +351,24 @@ class Summary:
 
 
 class Stack:
-    """The gateway's processes on their own PostgreSQL and Redis. Use as a context manager: all stop at exit."""
+    """The gateway's processes on their own PostgreSQL and Redis (or RabbitMQ as the broker, with
+    ``broker="rabbitmq"``). Use as a context manager: all stop at exit."""
 
     def __init__(
-        self, template: Postgres, work_dir: Path, *, cache: str = "db", read_timeout: float = 2.0, **env: str
+        self,
+        template: Postgres,
+        work_dir: Path,
+        *,
+        cache: str = "db",
+        broker: str = "redis",
+        read_timeout: float = 2.0,
+        **env: str,
     ) -> None:
         self.dir = work_dir
         self.dir.mkdir(parents=True)
         self.pg = template.copy(self.dir / "pg")
         self.redis = RedisServer(self.dir / "redis")
+        self.rabbitmq = RabbitMQServer(self.dir / "rabbitmq") if broker == "rabbitmq" else None
         self._sim: Simulator | None = None
         self.services: list[Service] = []
         self.cache = cache
@@ -299,11 +386,14 @@ class Stack:
     # --- lifecycle ----------------------------------------------------------------------------------------------
     def __enter__(self) -> Stack:
         self.pg.start()
-        self.redis.start()
+        if self.rabbitmq is None or self.cache == "redis":
+            self.redis.start()
+        if self.rabbitmq is not None:
+            self.rabbitmq.start()
         self._sim = Simulator()
         self.env = stack_env(
             database_url=self.pg.url,
-            broker_url=self.redis.url(0),
+            broker_url=self.redis.url(0) if self.rabbitmq is None else self.rabbitmq.url,
             cache_url=self.redis.url(1) if self.cache == "redis" else "",
             data_dir=self.dir / "data",
             **self.extra_env,
@@ -316,6 +406,8 @@ class Stack:
             service.stop()
         if self._sim is not None:
             self._sim.stop()
+        if self.rabbitmq is not None:
+            self.rabbitmq.stop()
         self.redis.stop()
         self.pg.stop()
         # Logs outlive the temporary folder, for the failure that needs them.
@@ -435,18 +527,20 @@ class Stack:
 
     def diagnosis(self, lines: int = 12) -> str:
         """What CI shows of a stuck stack: the broker's queue and the end of each service's log."""
-        parts = []
-        try:
-            client = redis.Redis(host="127.0.0.1", port=self.redis.port, socket_timeout=1, socket_connect_timeout=1)
-            parts.append(f"redis: celery queue={client.llen('celery')} unacked={client.hlen('unacked')}")
-        except redis.RedisError as exc:
-            parts.append(f"redis: {type(exc).__name__}")
+        parts = [self.rabbitmq.queued() if self.rabbitmq is not None else self._redis_queue()]
         for service in self.services:
             tail = service.log.read_text(errors="replace").splitlines()[-lines:] if service.log.exists() else []
             code = service.process.poll() if service.process else None
             state = "running" if service.process and code is None else f"exited with {code}"
             parts.append(f"--- {service.log.name}, {state} (last {len(tail)} lines)\n" + "\n".join(tail))
         return "\n".join(parts)
+
+    def _redis_queue(self) -> str:
+        try:
+            client = redis.Redis(host="127.0.0.1", port=self.redis.port, socket_timeout=1, socket_connect_timeout=1)
+            return f"redis: celery queue={client.llen('celery')} unacked={client.hlen('unacked')}"
+        except redis.RedisError as exc:
+            return f"redis: {type(exc).__name__}"
 
     def summary(self, test: str, note: str = "") -> Summary:
         """Count duplicates: more than one call for the same request through the same provider."""

@@ -32,7 +32,13 @@ def test_the_code_the_simulator_received_approves_and_is_nowhere_in_the_database
     [parameter] = received["body"]["parameters"]
     code = parameter["value"]
     assert parameter["name"] == "CODE" and len(code) == 10 and code.isdigit()
-    request = VerifyRequests.objects.get(id=data["send_request_id"])
+    # The provider has the call before the worker has written its outcome: wait for the row to end.
+    request = wait_for(
+        lambda: VerifyRequests.objects.filter(id=data["send_request_id"], completed_at__isnull=False).first(),
+        timeout=10,
+        interval=0.1,
+        message="the send request to end",
+    )
     assert (request.flag, request.system.name) == ("DONE", "smsir")
 
     assert code not in database_text()
