@@ -4,7 +4,7 @@
 #   bash scripts/test.sh                  # every test this machine can run, one line per test
 #   bash scripts/test.sh path/to/test_x.py -q    # pytest's own arguments, as given
 # Two groups start server programs of their own: the fault-injection suite (-m faults: PostgreSQL's
-# initdb/postgres and redis-server) and the tests marked "servers" (redis-server, nginx, systemd-analyze). Without those
+# initdb/postgres, redis-server and rabbitmq-server) and the tests marked "servers" (redis-server, nginx, systemd-analyze). Without those
 # programs they are left out, and this says so; .ci/run installs them and runs both groups.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,13 +26,14 @@ case " $* " in
     missing=()
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=("PostgreSQL (initdb, postgres)")
     command -v redis-server >/dev/null || missing+=("redis-server")
+    [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=("rabbitmq-server")
     command -v nginx >/dev/null || missing+=("nginx")
     command -v systemd-analyze >/dev/null || missing+=("systemd-analyze")
     if [ ${#missing[@]} -gt 0 ]; then
       cat >&2 <<MSG
 == NOT RUN on this machine: tests marked "faults" and "servers" need server programs that are missing:
    $(IFS=,; echo "${missing[*]}")
-   .ci/run runs both groups (it starts PostgreSQL and Redis, and installs nginx if missing); by hand,
+   .ci/run runs both groups (it starts PostgreSQL and Redis, installs RabbitMQ and nginx if missing); by hand,
    once they are installed: bash scripts/test.sh -m servers   and   bash scripts/test.sh -m faults tests/faults
 == Running every other test.
 MSG
