@@ -14,7 +14,6 @@ import argparse
 import io
 import json
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -31,32 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--setup", choices=["pg", "embedded"], default="pg")
     args = parser.parse_args(argv)
-    data_dir = stack.temp_data_dir()
-    env = stack.stack_env(args.setup, data_dir)
-    if args.setup == "pg":
-        env["DATABASE_URL"] = env["DATABASE_URL"].rsplit("/", 1)[0] + f"/{DATABASE}"
-        _database("CREATE")
-    for name in stack.INHERITED:  # this process becomes the stack: nothing of the caller's set-up may leak in
-        os.environ.pop(name, None)
-    os.environ.update(env)
-    try:
+    with stack.in_this_process(args.setup, DATABASE):
         return _measure(args.requests, args.rounds)
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
-        if args.setup == "pg":
-            from django.db import connections
-
-            connections.close_all()
-            _database("DROP")
-
-
-def _database(action: str) -> None:
-    import psycopg
-
-    with psycopg.connect(stack.PG_ADMIN_URL, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        if action == "CREATE":
-            connection.execute(f"CREATE DATABASE {DATABASE}")
 
 
 def _measure(requests: int, rounds: int) -> int:

@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,7 +18,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -418,3 +419,36 @@ class DiskProbe:
 
 def temp_data_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="sms-bench-"))
+
+
+@contextlib.contextmanager
+def in_this_process(setup: str, database: str) -> Iterator[None]:
+    """Make this process the stack's one process (for in-process measurements): its own data folder and, on
+    PostgreSQL, its own database ``database``, created now and dropped after; nothing of the caller's
+    set-up leaks in."""
+    data_dir = temp_data_dir()
+    env = stack_env(setup, data_dir)
+    if setup == "pg":
+        env["DATABASE_URL"] = env["DATABASE_URL"].rsplit("/", 1)[0] + f"/{database}"
+        _recreate_database(database, create=True)
+    for name in INHERITED:
+        os.environ.pop(name, None)
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        if setup == "pg":
+            from django.db import connections
+
+            connections.close_all()
+            _recreate_database(database, create=False)
+
+
+def _recreate_database(name: str, *, create: bool) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        if create:
+            connection.execute(f"CREATE DATABASE {name}")
