@@ -13,7 +13,7 @@ from common.masking import mask_phone
 from common.phones import InvalidPhone, normalize_phone
 from messaging import breaker
 from messaging.models import AllowedRegion, Attempt, Engine, RateLimit, Templates, TemplatesEngine, VerifyRequests
-from messaging.services.limits import limits_policy_reset
+from messaging.services.limits import client_ip, limits_policy_reset
 from messaging.services.requests import requests_requeue
 
 
@@ -116,6 +116,11 @@ class AttemptInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 FULL_PHONE_PERMISSION = "messaging.view_full_phone"
+
+
+def admin_login_ip(request: HttpRequest) -> str:
+    """The address django-axes counts admin login failures by (``AXES_CLIENT_IP_CALLABLE``)."""
+    return client_ip(meta=request.META)
 
 
 @admin.display(description="Phone", ordering="phone")

@@ -7,6 +7,7 @@ Every environment variable the project reads is read here and nowhere else; othe
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "common",
     "clients",
     "providers",
@@ -88,6 +90,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "axes.middleware.AxesMiddleware",  # answers a locked-out admin login (django-axes)
 ]
 
 ROOT_URLCONF = "smsproject.urls"
@@ -386,6 +389,29 @@ if METRICS_ENABLED:
 # Both empty: anyone who reaches the port; put one in front of a public API.
 METRICS_TOKEN = os.environ.get("SMS_METRICS_TOKEN", "")
 METRICS_ALLOWED_IPS = env_list("SMS_METRICS_ALLOWED_IPS", "")
+
+# --- Admin login throttling (django-axes) ------------------------------------------------------------
+# After this many wrong passwords for one user from one address, that pair is locked out (429) for the
+# cool-off, the right password included. A success clears the count.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("ADMIN_LOGIN_COOLOFF_SECONDS", 900))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The address rate limits use too: REMOTE_ADDR, or the one SMS_TRUSTED_PROXY_COUNT proxies name.
+AXES_CLIENT_IP_CALLABLE = "messaging.admin.admin_login_ip"
+
+# --- HTTPS (manage.py check --deploy) ------------------------------------------------------------------
+# Off by default so a plain-HTTP set-up (development, tests, the benchmark) works; turn them on where the
+# site is served over HTTPS only. Behind a proxy that terminates TLS, SECURE_PROXY_SSL_HEADER=1 trusts its
+# X-Forwarded-Proto (only when the proxy always sets it), or the redirect never ends.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("SECURE_PROXY_SSL_HEADER", False) else None
 
 # --- Sentry ---------------------------------------------------------------------------------------
 SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
