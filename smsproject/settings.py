@@ -398,6 +398,7 @@ AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(seconds=env_int("ADMIN_LOGIN_COOLOFF_SECONDS", 900))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no banner in every process's log; lockouts are still logged, without user or address
 # The address rate limits use too: REMOTE_ADDR, or the one SMS_TRUSTED_PROXY_COUNT proxies name.
 AXES_CLIENT_IP_CALLABLE = "messaging.admin.admin_login_ip"
 
