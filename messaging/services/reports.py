@@ -50,7 +50,7 @@ def reports_poll(*, now: datetime | None = None) -> int:
     """
     config = gateway_settings()
     now = now or timezone.now()
-    if pump_is_running() or _sends_waiting(now):
+    if _sending_first(now):
         return 0
     budget = float(config["REPORTS_BUDGET_SECONDS"])
     # Requests due before the next run are asked about now: fuller batches, one call instead of two.
@@ -64,7 +64,13 @@ def reports_poll(*, now: datetime | None = None) -> int:
     return len(claimed)
 
 
-def _sends_waiting(now: datetime) -> bool:
+def _sending_first(now: datetime) -> bool:
+    """Whether a pump is sending or a request waits to be sent."""
+    try:
+        if pump_is_running():
+            return True
+    except Exception as exc:  # the cache is down: the database still says whether requests wait
+        logger.warning("pump mark unreadable: %s", type(exc).__name__)
     return VerifyRequests.objects.filter(flag=VerifyRequests.Flag.PENDING, next_attempt_at__lte=now).exists()
 
 

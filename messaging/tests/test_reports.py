@@ -223,3 +223,16 @@ def test_a_run_waits_for_a_slow_status_api_at_most_its_budget(fake, smsir, api_c
     assert (request.delivery_state, request.report_polls) == (Delivery.PENDING, 1)
     assert request.report_next_at is not None and request.report_next_at > timezone.now()
     time.sleep(1.2)  # let the call finish on the loop before the fake is removed
+
+
+def test_a_cache_outage_does_not_stop_the_poller(fake, smsir, api_client_key, monkeypatch):
+    def down() -> bool:
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr("messaging.services.reports.pump_is_running", down)
+    request = done(api_client_key[0], smsir, "12")
+    fake.get(SMSIR_STATUS, payload=smsir_answer(1))
+
+    assert reports_poll() == 1
+    request.refresh_from_db()
+    assert request.delivery_state == Delivery.DELIVERED
