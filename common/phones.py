@@ -7,7 +7,8 @@ import re
 import unicodedata
 
 import phonenumbers
-from phonenumbers import PhoneNumberType
+from phonenumbers import PhoneNumberType, carrier
+from phonenumbers.carrierdata import CARRIER_DATA, CARRIER_LONGEST_PREFIX
 
 # The longest spelling looked at: a number has at most 15 digits, and nobody types it with 50 separators.
 MAX_SPELLING_LENGTH = 64
@@ -126,3 +127,31 @@ def national_format(e164: str) -> str:
     """``+989121234567`` -> ``09121234567``: the form both Iranian providers document."""
     number = phonenumbers.parse(e164, None)
     return "0" + str(number.national_number)
+
+
+def phone_operator(e164: str) -> str:
+    """The mobile operator ``e164`` (a mobile number we produced) was allocated to, in English
+    (``IR-MCI``, ``Irancell``, ``Rightel``), from phonenumbers' carrier data; ``""`` when it has none.
+
+    A ported number keeps its first operator's name: the data knows ranges, not subscribers.
+    """
+    prefix = _carrier_prefix(e164)
+    name = _operators.get(prefix)
+    if name is None:
+        name = _operators[prefix] = carrier.name_for_number(phonenumbers.parse(e164, None), "en")
+    return name
+
+
+# Every accepted send asks, so each carrier-data prefix is looked up once per process: the data is keyed
+# by prefix (23 of them for Iran), so every number under a prefix has that prefix's name. The memo holds
+# at most one entry per prefix of the data.
+_operators: dict[str, str] = {}
+
+
+def _carrier_prefix(e164: str) -> str:
+    """The longest prefix of the number's digits that the carrier data has (as phonenumbers looks it up)."""
+    digits = e164[1 : CARRIER_LONGEST_PREFIX + 1]
+    for length in range(len(digits), 0, -1):
+        if digits[:length] in CARRIER_DATA:
+            return digits[:length]
+    return ""

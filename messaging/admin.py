@@ -8,8 +8,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
-from common.masking import mask_phone
+from common.masking import mask_phone, mask_text
 from common.phones import InvalidPhone, normalize_phone
 from messaging import breaker
 from messaging.models import AllowedRegion, Attempt, Engine, RateLimit, Templates, TemplatesEngine, VerifyRequests
@@ -165,6 +167,7 @@ class VerifyRequestsAdmin(PhoneAdmin):
     phone_list_display = [
         "id",
         "phone",
+        "operator",
         "template",
         "flag",
         "tries",
@@ -174,7 +177,7 @@ class VerifyRequestsAdmin(PhoneAdmin):
         "created_at",
         "completed_at",
     ]
-    list_filter = ["flag", "delivery_state", "system", "created_at"]
+    list_filter = ["flag", "delivery_state", "system", "operator", "created_at"]
     date_hierarchy = "created_at"
     search_fields = ["phone"]
     list_select_related = ["system", "template"]
@@ -199,6 +202,54 @@ class VerifyRequestsAdmin(PhoneAdmin):
     def requeue(self, request: HttpRequest, queryset: QuerySet[VerifyRequests]) -> None:
         count = requests_requeue(request_ids=list(queryset.values_list("id", flat=True)))
         self.message_user(request, f"{count} failed request(s) re-queued.", messages.SUCCESS)
+
+
+@admin.register(Attempt)
+class AttemptAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Every provider call, read-only. The phone is shown masked, from the request it belongs to."""
+
+    list_display = ["id", "request_link", "masked_phone", "engine", "round", "outcome", "error_code", "http_status"]
+    list_display += ["latency_ms", "created_at"]
+    list_filter = ["engine", "outcome", ("error_code", admin.AllValuesFieldListFilter), "created_at"]
+    date_hierarchy = "created_at"
+    list_select_related = ["engine", "request"]
+    search_fields = ["=request__id"]
+    search_help_text = "A send request's id."
+    show_full_result_count = False  # a million rows: no second COUNT(*) on every filtered page
+    fields = readonly_fields = (
+        "request_link",
+        "masked_phone",
+        "engine",
+        "round",
+        "outcome",
+        "error_code",
+        "masked_error_message",
+        "http_status",
+        "latency_ms",
+        "created_at",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Request", ordering="request")
+    def request_link(self, obj: Attempt) -> str:
+        url = reverse("admin:messaging_verifyrequests_change", args=[obj.request_id])
+        return format_html('<a href="{}">{}</a>', url, obj.request_id)
+
+    @admin.display(description="Phone")
+    def masked_phone(self, obj: Attempt) -> str:
+        return mask_phone(obj.request.phone)
+
+    @admin.display(description="Error message")
+    def masked_error_message(self, obj: Attempt) -> str:
+        return mask_text(obj.error_message)  # providers may quote the number back
 
 
 # --- Rate limits and the country allowlist ----------------------------------------------------------

@@ -65,6 +65,7 @@ class Engine(models.Model):
     class Meta:
         ordering = ["priority", "id"]
         indexes = [models.Index(fields=["enabled", "priority"])]
+        permissions = [("view_provider_health", "Can view the provider-health page")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
@@ -132,6 +133,12 @@ class VerifyRequests(models.Model):
         "clients.Client", on_delete=models.PROTECT, related_name="requests", db_index=False
     )
     phone = models.CharField(max_length=16, help_text="E.164")
+    operator = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="The mobile operator the number was allocated to (phonenumbers' carrier data; a ported number "
+        "keeps its first operator).",
+    )
     template = models.ForeignKey(
         Templates, on_delete=models.PROTECT, to_field="template_id", db_column="template_id", related_name="+"
     )
@@ -221,7 +228,14 @@ class Attempt(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["engine", "created_at"], name="attempt_engine_created")]
+        indexes = [
+            models.Index(fields=["engine", "created_at"], name="attempt_engine_created"),
+            # The provider-health page: every attempt of the last day, and each engine's last error.
+            models.Index(fields=["created_at"], name="attempt_created"),
+            models.Index(
+                fields=["engine", "-created_at"], name="attempt_engine_error", condition=~models.Q(error_code="")
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"attempt {self.pk} of request {self.request_id} at {self.engine_id}: {self.outcome}"

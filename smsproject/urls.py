@@ -4,6 +4,7 @@ from django.urls import include, path, reverse
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
+from smsproject.health import provider_health_view
 from smsproject.metrics import metrics_view
 
 # The API description is public: a missing or wrong client key must not hide it.
@@ -25,6 +26,7 @@ def index(request: HttpRequest) -> JsonResponse:
 
 urlpatterns = [
     path("", index, name="index"),
+    path("admin/provider-health/", admin.site.admin_view(provider_health_view), name="provider-health"),
     path("admin/", admin.site.urls),
     path("metrics", metrics_view, name="metrics"),
     path("schema/", SpectacularAPIView.as_view(**_PUBLIC), name="schema"),

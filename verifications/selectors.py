@@ -1,8 +1,13 @@
-"""Read paths for the verification API and admin. A client only ever finds its own verifications."""
+"""Read paths for the verification API and admin. The API finds only a client's own verifications; the
+conversion figures (every client's) are for the admin's provider-health page."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Q
 
 from clients.models import Client
 from messaging.models import Templates
@@ -24,3 +29,29 @@ def verification_latest(*, client: Client, phone: str, template: Templates) -> V
         .order_by("-created_at")
         .first()
     )
+
+
+@dataclass(frozen=True)
+class TemplateConversion:
+    template_id: int
+    name: str
+    started: int
+    approved: int
+
+    @property
+    def share(self) -> float:
+        return self.approved / self.started
+
+
+def conversion_by_template(*, since: datetime) -> list[TemplateConversion]:
+    """Verifications started since ``since`` per template, and how many of them were approved."""
+    rows = (
+        Verification.objects.filter(created_at__gte=since)
+        .values("template__template_id", "template__name")
+        .annotate(started=Count("id"), approved=Count("id", filter=Q(status=Verification.Status.APPROVED)))
+        .order_by("template__template_id")
+    )
+    return [
+        TemplateConversion(row["template__template_id"], row["template__name"], row["started"], row["approved"])
+        for row in rows
+    ]

@@ -15,6 +15,7 @@ from common import logs, metrics
 from common.conf import gateway_settings
 from common.exceptions import ApplicationError
 from common.memo import Memo
+from common.phones import phone_operator
 from common.sealing import seal
 from messaging.models import Templates, VerifyRequests
 from messaging.publishing import publish_now, publish_requests
@@ -106,6 +107,7 @@ def request_create(
     request = VerifyRequests(
         request_sender=client,
         phone=phone,
+        operator=phone_operator(phone),
         template=template,
         token_value=seal(tokens),
         send_before=send_before,
