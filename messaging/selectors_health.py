@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from common.masking import mask_text
 from messaging import breaker
 from messaging.models import Attempt, Engine
 
@@ -121,7 +123,7 @@ def provider_health(*, now: datetime | None = None) -> ProviderHealth:
     )
 
 
-def _attempt_counts(since: datetime, now: datetime) -> list[dict[str, object]]:
+def _attempt_counts(since: datetime, now: datetime) -> list[dict[str, Any]]:
     """Calls of the window by engine, local hour, outcome, latency bucket and whether in the last hour."""
     bucket = Case(
         *(When(latency_ms__lt=bound, then=Value(index)) for index, bound in enumerate(LATENCY_BOUNDS_MS)),
@@ -178,7 +180,8 @@ def _fill_last_error(item: EngineHealth) -> None:
         .first()
     )
     if last:
-        item.last_error_code, item.last_error_message = last["error_code"], last["error_message"]
+        # Providers may quote the number back in their messages.
+        item.last_error_code, item.last_error_message = last["error_code"], mask_text(last["error_message"])
         item.last_error_at = last["created_at"]
 
 

@@ -52,7 +52,8 @@ class Chart:
 
 def line_chart(title: str, unit: str, labels: list[str], series: dict[str, list[float | None]]) -> Chart:
     """One line per series over ``labels`` (the x axis, evenly spaced); a ``None`` value draws no point."""
-    top_value = _nice_ceiling(max((value for values in series.values() for value in values if value), default=0))
+    highest = max((value for values in series.values() for value in values if value), default=0)
+    top_value = 4 * max(_nice_ceiling(highest / 4), 1.0)  # four gridlines, each at a round whole number
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_width / max(len(labels) - 1, 1)
 
@@ -78,7 +79,7 @@ def line_chart(title: str, unit: str, labels: list[str], series: dict[str, list[
 
 
 def _nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 times a power of ten that is at least ``value`` (1 for nothing)."""
+    """The smallest of 1, 2, 2.5 or 5 times a power of ten that is at least ``value`` (1 for nothing)."""
     if value <= 0:
         return 1.0
     magnitude = 1.0
@@ -90,4 +91,4 @@ def _nice_ceiling(value: float) -> float:
 
 
 def _number(value: float) -> str:
-    return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import phonenumbers
 import pytest
+from phonenumbers import carrier
 
-from common.phones import InvalidPhone, national_format, normalize_phone, to_ascii_digits
+from common import phones
+from common.phones import InvalidPhone, national_format, normalize_phone, phone_operator, to_ascii_digits
 from common.tests.phone_forms import PHONE_FORMS
 
 E164 = "+989121234567"
@@ -75,3 +78,35 @@ def test_to_ascii_digits_converts_persian_and_arabic_indic_digits() -> None:
 
 def test_national_format_is_the_zero_prefixed_form() -> None:
     assert national_format(E164) == "09121234567"
+
+
+@pytest.mark.parametrize(
+    ("e164", "operator"),
+    [
+        ("+989121234567", "IR-MCI"),
+        ("+989901234567", "IR-MCI"),
+        ("+989351234567", "Irancell"),
+        ("+989011234567", "Irancell"),
+        ("+989211234567", "Rightel"),
+        ("+447700900123", ""),
+    ],
+)
+def test_phone_operator_names_the_operator_from_phonenumbers_carrier_data(e164: str, operator: str) -> None:
+    assert phone_operator(e164) == operator == carrier.name_for_number(phonenumbers.parse(e164), "en")
+
+
+def test_phone_operator_looks_each_carrier_prefix_up_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(phones, "_operators", {})
+    real = carrier.name_for_number
+
+    def counted(number: phonenumbers.PhoneNumber, lang: str) -> str:
+        calls.append(lang)
+        return real(number, lang)
+
+    monkeypatch.setattr(carrier, "name_for_number", counted)
+
+    names = {phone_operator(f"+98912{index:07d}") for index in range(0, 10_000_000, 99_991)}
+
+    assert names == {"IR-MCI"} and len(calls) == 1
+    assert phone_operator("+989351234567") == "Irancell" and len(calls) == 2

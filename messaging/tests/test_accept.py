@@ -88,6 +88,17 @@ def test_fast_path_answers_a_valid_request_exactly_as_the_drf_view(
     assert (stored.phone, stored.flag, stored.template_id) == ("+989121234567", "PENDING", 1)
 
 
+def test_both_paths_store_the_operator_of_the_number(
+    api: GatewayAPIClient, template: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast, drf = both_paths(api, monkeypatch, {**VALID, "phone": "09351234567"})  # the DRF one sends 0912...
+
+    operators = dict(
+        VerifyRequests.objects.filter(id__in=[fast.json()["id"], drf.json()["id"]]).values_list("phone", "operator")
+    )
+    assert operators == {"+989351234567": "Irancell", "+989121234568": "IR-MCI"}
+
+
 @pytest.mark.parametrize("microsecond", [0, 1, 123456])
 def test_fast_path_body_is_the_serializers_bytes(api: GatewayAPIClient, template: Any, microsecond: int) -> None:
     # Dates with and without a fraction of a second, and a phone written in Persian digits.

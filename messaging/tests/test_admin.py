@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 from django.test import Client as BrowserClient
 from django.urls import reverse
+from django.utils import timezone
 
 from clients.services import client_create
-from messaging.models import Engine, VerifyRequests
+from messaging.models import Attempt, Engine, VerifyRequests
 from messaging.tests.factories import make_attempt, make_engine, make_mapping, make_request, make_template
 
 Flag = VerifyRequests.Flag
@@ -292,3 +293,36 @@ def test_admin_requeue_is_offered_to_staff_who_may_change_requests_only(sender: 
 
     assert b'value="requeue"' not in viewer.content
     assert b'value="requeue"' in changer.content
+
+
+# --- The attempt list ----------------------------------------------------------------------------------
+
+
+def test_attempt_list_filters_by_engine_outcome_error_code_and_date_and_masks_phones(
+    admin_client: BrowserClient, engine: Engine, sender: Any
+) -> None:
+    other = make_engine(name="kavenegar", kind="kavenegar")
+    request = make_request(sender, phone="+989121234567")
+    sent = make_attempt(request, engine)
+    failed = make_attempt(
+        request, other, outcome=Attempt.Outcome.FAILED, error_code="http_503", error_message="no route to +989121234567"
+    )
+    url = admin_url("attempt", "changelist")
+
+    def listed(**query: Any) -> set[int]:
+        response = admin_client.get(url, query)
+        assert response.status_code == 200
+        rows = {row.id for row in response.context["cl"].result_list}
+        page = response.content.decode()
+        assert "+989121234567" not in page and ("0912***4567" in page) == bool(rows)
+        return rows
+
+    assert listed() == {sent.id, failed.id}
+    assert listed(engine__id__exact=other.id) == {failed.id}
+    assert listed(outcome__exact="sent") == {sent.id}
+    assert listed(error_code="http_503") == {failed.id}
+    today = timezone.localdate()
+    assert listed(**{"created_at__year": today.year, "created_at__month": today.month}) == {sent.id, failed.id}
+    assert listed(**{"created_at__year": today.year - 1}) == set()
+    detail = admin_client.get(admin_url("attempt", "change", failed.id)).content.decode()
+    assert "+989121234567" not in detail and "no route to 0912***4567" in detail

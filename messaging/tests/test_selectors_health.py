@@ -59,14 +59,20 @@ def test_engine_figures_count_the_last_hour_and_day_and_leave_older_calls_out(
 def test_each_engine_shows_its_last_error_and_breaker_state(engines: tuple[Engine, Engine], now: datetime) -> None:
     smsir, kavenegar = engines
     attempt(smsir, now - timedelta(days=3), outcome=Outcome.FAILED, error_code="old", error_message="older")
-    attempt(smsir, now - timedelta(hours=2), outcome=Outcome.FAILED, error_code="http_503", error_message="down")
+    attempt(
+        smsir,
+        now - timedelta(hours=2),
+        outcome=Outcome.FAILED,
+        error_code="http_503",
+        error_message="+989121234567 down",
+    )
     attempt(smsir, now - timedelta(hours=1))
     for _ in range(5):
         breaker.breaker_record(kavenegar.id, healthy=False)
 
     first, second = provider_health(now=now).engines
 
-    assert (first.last_error_code, first.last_error_message) == ("http_503", "down")
+    assert (first.last_error_code, first.last_error_message) == ("http_503", "0912***4567 down")
     assert first.last_error_at == now - timedelta(hours=2)
     assert first.breaker is not None and first.breaker.state == "closed"
     assert (second.last_error_code, second.last_error_at) == ("", None)
@@ -124,4 +130,3 @@ def test_bucket_quantile_interpolates_inside_the_bucket_and_caps_the_open_one() 
     assert bucket_quantile(0.5, [0] * len(counts)) is None
     counts[-1] = 1000
     assert bucket_quantile(0.95, counts) == LATENCY_BOUNDS_MS[-1]
-
