@@ -1,7 +1,8 @@
-"""Read paths for the provider-health page: each engine's traffic, latency and state over the last day.
+"""Read paths for the provider-health page: each engine's traffic, latency, delivery and state over the
+last day.
 
-Everything comes from one grouped scan of the day's attempts (``attempt_created`` index) and one of the
-day's requests (``vr_created``); each engine's last error is one probe of a partial index. Latency
+Everything comes from grouped scans of the day's attempts (``attempt_created`` index) and of the day's
+requests (``vr_created``); each engine's last error is one probe of a partial index. Latency
 quantiles are estimated from counts per latency bucket, as Prometheus' ``histogram_quantile`` does, so
 the same SQL serves PostgreSQL and SQLite and no latency value leaves the database.
 """
@@ -19,9 +20,12 @@ from django.utils import timezone
 
 from common.masking import mask_text
 from messaging import breaker
-from messaging.models import Attempt, Engine
+from messaging.models import Attempt, Engine, VerifyRequests
 
 Outcome = Attempt.Outcome
+Delivery = VerifyRequests.Delivery
+# Reports that say what happened (pending and unknown do not).
+KNOWN_DELIVERY = (Delivery.DELIVERED, Delivery.UNDELIVERED, Delivery.BLOCKED, Delivery.FAILED)
 # Calls that reached a provider (skipped ones made no call; in-flight ones have no answer yet).
 CALLED = (Outcome.SENT, Outcome.FAILED, Outcome.TIMEOUT, Outcome.REJECTED)
 NOT_SENT = (Outcome.FAILED, Outcome.TIMEOUT, Outcome.REJECTED)
@@ -36,6 +40,8 @@ class EngineHealth:
     sent_last_hour: int = 0
     sent_last_day: int = 0
     called_last_day: int = 0
+    reported_last_day: int = 0  # requests it sent with a known delivery report
+    delivered_last_day: int = 0
     latency_p50_ms: float | None = None
     latency_p95_ms: float | None = None
     breaker: breaker.BreakerState | None = None
@@ -46,6 +52,10 @@ class EngineHealth:
     @property
     def success_share(self) -> float | None:
         return self.sent_last_day / self.called_last_day if self.called_last_day else None
+
+    @property
+    def delivery_share(self) -> float | None:
+        return self.delivered_last_day / self.reported_last_day if self.reported_last_day else None
 
 
 @dataclass
@@ -58,16 +68,24 @@ class HourlySeries:
     latency_p95_ms: dict[str, list[float | None]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass
 class OperatorShare:
+    """One operator's numbers at one engine: calls it accepted, and messages it delivered (of those reported)."""
+
     operator: str
     engine: str
-    total: int
-    good: int
+    called: int = 0
+    accepted: int = 0
+    reported: int = 0
+    delivered: int = 0
 
     @property
-    def share(self) -> float:
-        return self.good / self.total
+    def acceptance_share(self) -> float | None:
+        return self.accepted / self.called if self.called else None
+
+    @property
+    def delivery_share(self) -> float | None:
+        return self.delivered / self.reported if self.reported else None
 
 
 @dataclass
@@ -77,7 +95,6 @@ class ProviderHealth:
     engines: list[EngineHealth]
     series: HourlySeries
     operators: list[OperatorShare]
-    operator_measure: str  # what ``OperatorShare.good`` counts
 
 
 def provider_health(*, now: datetime | None = None) -> ProviderHealth:
@@ -110,6 +127,14 @@ def provider_health(*, now: datetime | None = None) -> ProviderHealth:
     for (engine_id, hour), counts in hour_buckets.items():
         if hour in slot:
             series.latency_p95_ms[names[engine_id]][slot[hour]] = bucket_quantile(0.95, counts)
+    operators = _operator_acceptance(since)
+    for row in _delivery_counts(since):
+        item = health[row["system_id"]]
+        item.reported_last_day += row["reported"]
+        item.delivered_last_day += row["delivered"]
+        key = (row["operator"] or "unknown", item.engine.name)
+        share = operators.setdefault(key, OperatorShare(*key))
+        share.reported, share.delivered = share.reported + row["reported"], share.delivered + row["delivered"]
     for item in health.values():
         item.breaker = breaker.breaker_state(item.engine.id)
         _fill_last_error(item)
@@ -118,9 +143,12 @@ def provider_health(*, now: datetime | None = None) -> ProviderHealth:
         since=since,
         engines=list(health.values()),
         series=series,
-        operators=_operator_acceptance(since),
-        operator_measure="accepted by the provider (of calls made)",
+        operators=sorted(operators.values(), key=_by_operator),
     )
+
+
+def _by_operator(share: OperatorShare) -> tuple[str, str]:
+    return share.operator, share.engine
 
 
 def _attempt_counts(since: datetime, now: datetime) -> list[dict[str, Any]]:
@@ -185,14 +213,25 @@ def _fill_last_error(item: EngineHealth) -> None:
         item.last_error_at = last["created_at"]
 
 
-def _operator_acceptance(since: datetime) -> list[OperatorShare]:
+def _operator_acceptance(since: datetime) -> dict[tuple[str, str], OperatorShare]:
     rows = (
         Attempt.objects.filter(created_at__gte=since, outcome__in=CALLED)
         .values("request__operator", "engine__name")
-        .annotate(total=Count("id"), good=Count("id", filter=Q(outcome=Outcome.SENT)))
-        .order_by("request__operator", "engine__name")
+        .annotate(called=Count("id"), accepted=Count("id", filter=Q(outcome=Outcome.SENT)))
+        .order_by()
     )
-    return [
-        OperatorShare(row["request__operator"] or "unknown", row["engine__name"], row["total"], row["good"])
-        for row in rows
-    ]
+    shares = {}
+    for row in rows:
+        key = (row["request__operator"] or "unknown", row["engine__name"])
+        shares[key] = OperatorShare(*key, called=row["called"], accepted=row["accepted"])
+    return shares
+
+
+def _delivery_counts(since: datetime) -> list[dict[str, Any]]:
+    """Requests of the window with a known delivery report, by the engine that sent them and operator."""
+    return list(
+        VerifyRequests.objects.filter(created_at__gte=since, delivery_state__in=KNOWN_DELIVERY, system__isnull=False)
+        .values("system_id", "operator")
+        .annotate(reported=Count("id"), delivered=Count("id", filter=Q(delivery_state=Delivery.DELIVERED)))
+        .order_by()
+    )

@@ -12,7 +12,7 @@ from django.utils import timezone
 from clients.models import Client
 from clients.services import client_create
 from messaging import breaker
-from messaging.models import Attempt, Engine
+from messaging.models import Attempt, Engine, VerifyRequests
 from messaging.selectors_health import LATENCY_BOUNDS_MS, bucket_quantile, provider_health
 from messaging.tests.factories import make_attempt, make_engine, make_request
 
@@ -117,9 +117,32 @@ def test_operator_share_is_per_operator_and_engine(engines: tuple[Engine, Engine
     attempt(smsir, now - timedelta(hours=1), phone="+989351234567", operator="Irancell")
     attempt(kavenegar, now - timedelta(hours=1), operator="Irancell", outcome=Outcome.REJECTED)
 
-    shares = {(row.operator, row.engine): (row.good, row.total) for row in provider_health(now=now).operators}
+    shares = {(row.operator, row.engine): (row.accepted, row.called) for row in provider_health(now=now).operators}
 
     assert shares == {("IR-MCI", "smsir"): (1, 2), ("Irancell", "smsir"): (1, 1), ("Irancell", "kavenegar"): (0, 1)}
+
+
+def test_delivery_share_counts_known_reports_per_engine_and_operator(
+    engines: tuple[Engine, Engine], now: datetime
+) -> None:
+    smsir, kavenegar = engines
+    states = [(smsir, "IR-MCI", "delivered"), (smsir, "IR-MCI", "undelivered"), (smsir, "IR-MCI", "pending")]
+    states += [(smsir, "Irancell", "delivered"), (kavenegar, "Irancell", "blocked"), (kavenegar, "Irancell", "unknown")]
+    for engine, operator, state in states:
+        sent = attempt(engine, now - timedelta(hours=1), operator=operator)
+        VerifyRequests.objects.filter(id=sent.request_id).update(flag="DONE", system=engine, delivery_state=state)
+
+    health = provider_health(now=now)
+
+    first, second = health.engines
+    assert (first.delivered_last_day, first.reported_last_day, first.delivery_share) == (2, 3, pytest.approx(2 / 3))
+    assert (second.delivered_last_day, second.reported_last_day, second.delivery_share) == (0, 1, 0)
+    shares = {(row.operator, row.engine): (row.delivered, row.reported, row.called) for row in health.operators}
+    assert shares == {
+        ("IR-MCI", "smsir"): (1, 2, 3),
+        ("Irancell", "smsir"): (1, 1, 1),
+        ("Irancell", "kavenegar"): (0, 1, 2),
+    }
 
 
 def test_bucket_quantile_interpolates_inside_the_bucket_and_caps_the_open_one() -> None:
