@@ -18,6 +18,7 @@ from messaging.checks import check_engines
 from messaging.models import Engine, VerifyRequests
 from messaging.services.delivery import requests_deliver
 from messaging.tests.conftest import new_request
+from messaging.tests.factories import make_attempt, make_request
 from messaging.tests.test_load_providers import config, write
 
 KEY = "provider-api-key-4f1c9e"
@@ -94,3 +95,22 @@ def test_a_key_no_configured_seal_key_opens_is_a_system_check_error(db: Any, tmp
     settings.SMS_GATEWAY = {**settings.SMS_GATEWAY, "TOKEN_SEAL_KEYS": ["a-key-that-sealed-nothing"]}
 
     assert [error.id for error in check_engines()] == ["sms.E006"]
+
+
+def test_reading_requests_opens_no_engine_key(api: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    call_command("load_providers", str(write(tmp_path, config())), verbosity=0)
+    smsir = Engine.objects.get(name="smsir")
+    done = [
+        make_attempt(make_request(api.gateway_client, flag=VerifyRequests.Flag.DONE, system=smsir), smsir).request
+        for _ in range(3)
+    ]
+    opened: list[str] = []
+    monkeypatch.setattr(fields, "unseal", lambda token: opened.append(token))
+
+    listed = api.get("/sendsms/")
+    detail = api.get(f"/sendsms/{done[0].id}/")
+
+    assert (listed.status_code, detail.status_code) == (200, 200)
+    assert [row["system"] for row in listed.json()["results"]] == ["smsir"] * 3
+    assert [attempt["engine"] for attempt in detail.json()["attempts"]] == ["smsir"]
+    assert opened == []
