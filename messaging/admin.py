@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from django import forms
@@ -15,7 +16,7 @@ from common.masking import mask_phone, mask_text
 from common.phones import InvalidPhone, normalize_phone
 from messaging import breaker
 from messaging.models import AllowedRegion, Attempt, Engine, RateLimit, Templates, TemplatesEngine, VerifyRequests
-from messaging.services.limits import client_ip, limits_policy_reset
+from messaging.services.limits import client_address, limits_policy_reset
 from messaging.services.requests import requests_requeue
 
 
@@ -120,9 +121,14 @@ class AttemptInline(admin.TabularInline):  # type: ignore[type-arg]
 FULL_PHONE_PERMISSION = "messaging.view_full_phone"
 
 
-def admin_login_ip(request: HttpRequest) -> str:
-    """The address django-axes counts admin login failures by (``AXES_CLIENT_IP_CALLABLE``)."""
-    return client_ip(meta=request.META)
+def admin_login_ip(request: HttpRequest) -> str | None:
+    """The address django-axes counts admin login failures by (``AXES_CLIENT_IP_CALLABLE``): the caller's, as
+    rate limits find it behind trusted proxies. None when there is none to read (axes keeps it in an address
+    column, which refuses anything else)."""
+    try:
+        return str(ipaddress.ip_address(client_address(meta=request.META)))
+    except ValueError:
+        return None
 
 
 @admin.display(description="Phone", ordering="phone")

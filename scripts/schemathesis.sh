@@ -2,7 +2,8 @@
 # Fuzzes the live API against its own OpenAPI schema with schemathesis (every check on) and fails on any
 # finding. Starts everything it needs on free 127.0.0.1 ports in a temporary data folder: the provider
 # simulator, a freshly migrated SQLite gateway with the demo providers and one client, and gunicorn.
-# SCHEMATHESIS_EXAMPLES (default 20) bounds the generated cases per operation.
+# SCHEMATHESIS_EXAMPLES (default 20) bounds the generated cases per operation; arguments are passed on to
+# `schemathesis run` (e.g. --include-path /verifications/ --report ndjson --report-dir /tmp/st).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -52,7 +53,7 @@ root=$PWD
   --max-examples "${SCHEMATHESIS_EXAMPLES:-20}" \
   --header "Authorization: Token $key" \
   --workers 2 \
-  --seed "${SCHEMATHESIS_SEED:-1}") || status=$?
+  --seed "${SCHEMATHESIS_SEED:-1}" "$@") || status=$?
 if [ "$status" -ne 0 ]; then
   echo "schemathesis found problems; gunicorn's log:" >&2
   tail -n 50 "$work/gunicorn.log" >&2

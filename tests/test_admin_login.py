@@ -51,3 +51,17 @@ def test_fewer_failures_than_the_limit_leave_the_right_password_working(operator
         log_in("wrong")
 
     assert log_in("the-right-password") == 302
+
+
+def test_failures_are_counted_by_the_address_rate_limits_use(settings: Any) -> None:
+    from django.test import RequestFactory
+
+    from messaging.admin import admin_login_ip
+
+    settings.SMS_GATEWAY = {**settings.SMS_GATEWAY, "TRUSTED_PROXY_COUNT": 1}
+    behind_proxy = RequestFactory().post(LOGIN, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.7")
+
+    assert admin_login_ip(behind_proxy) == "203.0.113.7"
+    # An address column takes nothing else: none at all, or garbage a proxy passed on, is counted as none.
+    assert admin_login_ip(RequestFactory().post(LOGIN, REMOTE_ADDR="")) is None
+    assert admin_login_ip(RequestFactory().post(LOGIN, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="unknown")) is None
