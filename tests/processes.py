@@ -34,6 +34,17 @@ def wait_for(predicate: Any, timeout: float, interval: float = 0.05, message: st
         time.sleep(interval)
 
 
+def stop_session(process: subprocess.Popen[bytes] | None) -> None:
+    """Stop a process started in its own session, and its children: TERM, then KILL after 20 s."""
+    if process and process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+
 class Simulator:
     """The provider simulator as a subprocess on 127.0.0.1, with its control API."""
 
@@ -100,13 +111,7 @@ class CeleryProcess:
         wait_for(lambda: self.ready_marker in self.log.read_bytes(), timeout=60, message=f"{self.log.name} ready")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
+        stop_session(self.process)
 
 
 class Worker(CeleryProcess):
@@ -193,10 +198,4 @@ class WebServer:
         return True
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
+        stop_session(self.process)
