@@ -31,7 +31,11 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("schema/", SpectacularAPIView.as_view(**_PUBLIC), name="schema"),
     path("swagger/", SpectacularSwaggerView.as_view(url_name="schema", **_PUBLIC), name="swagger"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema", **_PUBLIC), name="redoc"),
+    path(
+        "redoc/",
+        SpectacularRedocView.as_view(url_name="schema", template_name="common/redoc.html", **_PUBLIC),
+        name="redoc",
+    ),
     path("", include("messaging.api.urls")),
     path("", include("verifications.api.urls")),
 ]

@@ -25,7 +25,7 @@ import pytest
 
 from tests.processes import ROOT, Simulator, free_port, wait_for
 
-pytestmark = [pytest.mark.servers, pytest.mark.integration]
+pytestmark = [pytest.mark.servers, pytest.mark.integration, pytest.mark.standalone]
 DEPLOY = ROOT / "deploy"
 BODY = {"phone": "09121234567", "template_id": 1, "token_value": {"code": "123456"}}
 _SUITE_ONLY = {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "TEST_DATA_DIR"}

@@ -16,7 +16,7 @@ import pytest
 
 from tests.processes import ROOT, free_port, wait_for
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.standalone]
 # What scripts/test.sh sets for the suite; a newcomer's shell has none of it.
 _SUITE_ONLY = {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DATA_DIR", "ENV_FILE", "SECRET_KEY", "DEBUG"}
 
