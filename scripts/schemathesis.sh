@@ -29,8 +29,9 @@ export SMS_RATE_LIMIT_PHONE=100000/60 SMS_RATE_LIMIT_PREFIX=100000/60 SMS_RATE_L
   SMS_RATE_LIMIT_IP=100000/60
 
 $PY -m providers.simulator --host 127.0.0.1 --port 0 > "$work/simulator.log" 2>&1 & pids+=($!)
-for _ in $(seq 100); do grep -q SIMULATOR_LISTENING "$work/simulator.log" && break; sleep 0.1; done
+for _ in $(seq 600); do grep -q SIMULATOR_LISTENING "$work/simulator.log" && break; sleep 0.1; done
 sim_url=$(awk '/SIMULATOR_LISTENING/ {print $2}' "$work/simulator.log")
+[ -n "$sim_url" ] || { echo "the simulator did not start:" >&2; cat "$work/simulator.log" >&2; exit 1; }
 sim_url=${sim_url%/}
 export SMSIR_API_URL="$sim_url/smsir" KAVENEGAR_API_URL="$sim_url/kavenegar"
 export SMSIR_API_KEY=fuzz-smsir-key KAVENEGAR_API_KEY=fuzz-kavenegar-key
@@ -42,13 +43,12 @@ key=$($PY manage.py create_client fuzzer | tail -n 1)
 port=$(free_port)
 .venv/bin/gunicorn smsproject.wsgi --bind "127.0.0.1:$port" --workers 2 > "$work/gunicorn.log" 2>&1 & pids+=($!)
 base="http://127.0.0.1:$port"
-for _ in $(seq 100); do curl -sf -o /dev/null "$base/schema/" && break; sleep 0.1; done
 
 status=0
 # From the temporary folder: schemathesis keeps a cache folder where it runs.
 root=$PWD
 (cd "$work" && SCHEMATHESIS_HOOKS="$root/scripts/schemathesis_hooks.py" "$root/.venv/bin/schemathesis" --no-color \
-  --config-file "$root/scripts/schemathesis.toml" run "$base/schema/" \
+  --config-file "$root/scripts/schemathesis.toml" run "$base/schema/" --wait-for-schema 60 \
   --checks all \
   --max-examples "${SCHEMATHESIS_EXAMPLES:-20}" \
   --header "Authorization: Token $key" \
