@@ -60,15 +60,16 @@ def test_readyz_is_503_naming_beat_when_it_never_beat() -> None:
     assert (status, body["failed"], body["checks"]["beat"]) == (503, ["beat"], "no beat heartbeat yet")
 
 
-def test_probes_need_no_client_key_nor_an_allowed_host_and_ignore_the_ip_rate_limit() -> None:
+def test_probes_need_no_client_key_nor_an_allowed_host_nor_https() -> None:
     heartbeat_record(role=WORKER)
     heartbeat_record(role=BEAT)
-    with override_settings(ALLOWED_HOSTS=["gateway.example"]):
+    with override_settings(ALLOWED_HOSTS=["gateway.example"], SECURE_SSL_REDIRECT=True):
         for _ in range(5):
             assert probe("/healthz", HTTP_HOST="10-0-0-7.probe")[0] == 200
             assert probe("/readyz", HTTP_HOST="10-0-0-7.probe")[0] == 200
-        # the same unknown host elsewhere is refused: the probes are the exception
+        # the same unknown host elsewhere is refused, and a known one redirected: the probes are the exception
         assert Client(HTTP_HOST="10-0-0-7.probe").get("/sendsms/").status_code == 400
+        assert Client(HTTP_HOST="gateway.example").get("/sendsms/").status_code == 301
 
 
 @pytest.mark.integration
