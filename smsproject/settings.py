@@ -122,7 +122,33 @@ DATABASES = {
         conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", False),
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_SERVER_SIDE_BINDING", True):
+# No process may wait on the database without end (docs/guarantees.md, promise 3). Seconds; 0 = none.
+# connect: a new connection (libpq's connect_timeout). statement and lock: the server ends a statement that
+# runs or waits for a lock longer; an idle transaction: the server ends a session that holds one open
+# (its locks with it). A server that stops answering altogether is given up on by the client after the
+# statement timeout + 2 s (common.postgresql). One set of defaults for web and worker: every statement
+# the gateway runs takes milliseconds on a healthy server, 7 s bounds an API answer (a 503) and fits well
+# inside the task time limits and the lease. Raise DB_STATEMENT_TIMEOUT for a long migration.
+DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 3)
+DB_STATEMENT_TIMEOUT = env_float("DB_STATEMENT_TIMEOUT", 5.0)
+DB_LOCK_TIMEOUT = env_float("DB_LOCK_TIMEOUT", 3.0)
+DB_IDLE_IN_TRANSACTION_TIMEOUT = env_float("DB_IDLE_IN_TRANSACTION_TIMEOUT", 30.0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "common.postgresql"
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    if DB_CONNECT_TIMEOUT:
+        _options["connect_timeout"] = DB_CONNECT_TIMEOUT
+    if DB_STATEMENT_TIMEOUT:
+        _options["answer_timeout"] = DB_STATEMENT_TIMEOUT + 2
+    _options["options"] = " ".join(
+        f"-c {name}={int(seconds * 1000)}"
+        for name, seconds in (
+            ("statement_timeout", DB_STATEMENT_TIMEOUT),
+            ("lock_timeout", DB_LOCK_TIMEOUT),
+            ("idle_in_transaction_session_timeout", DB_IDLE_IN_TRANSACTION_TIMEOUT),
+        )
+    )
+if DATABASES["default"]["ENGINE"] == "common.postgresql" and env_bool("DB_SERVER_SIDE_BINDING", True):
     # Parameters travel apart from the statement (psycopg's default; Django's is to inline them): no
     # quoting in Python. Measured: -0.5 ms CPU per accept.
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
@@ -138,11 +164,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_boo
 # choice for the web processes only (docs/guarantees.md); the workers' commits record what a provider did.
 DB_SYNCHRONOUS_COMMIT = os.environ.get("DB_SYNCHRONOUS_COMMIT", "")
 if DB_SYNCHRONOUS_COMMIT:
-    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    if DATABASES["default"]["ENGINE"] != "common.postgresql":
         raise ImproperlyConfigured("DB_SYNCHRONOUS_COMMIT is PostgreSQL's setting; unset it for SQLite")
     if DB_SYNCHRONOUS_COMMIT not in {"on", "off", "local", "remote_write", "remote_apply"}:
         raise ImproperlyConfigured(f"DB_SYNCHRONOUS_COMMIT={DB_SYNCHRONOUS_COMMIT!r} is not a synchronous_commit value")
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = f"-c synchronous_commit={DB_SYNCHRONOUS_COMMIT}"
+    DATABASES["default"]["OPTIONS"]["options"] += f" -c synchronous_commit={DB_SYNCHRONOUS_COMMIT}"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat are separate processes sharing one file: WAL lets readers run beside the
     # writer, IMMEDIATE takes the write lock up front so two writers queue instead of deadlocking.

@@ -199,3 +199,63 @@ class WebServer:
 
     def stop(self) -> None:
         stop_session(self.process)
+
+
+# Runs the statements given in SQL (a JSON list) through Django's connection, one per line of input, and
+# prints each outcome with its duration. Waits for a line on stdin before each, so the test can act between.
+# Between statements, what Django does between two requests (and Celery between two tasks).
+_SETTINGS_CHILD = """
+import json, os, sys, time, django
+django.setup()
+from django.db import connection, Error
+for sql in json.loads(os.environ["SQL"]):
+    sys.stdin.readline()
+    connection.close_if_unusable_or_obsolete()  # as between two requests or two tasks
+    started = time.monotonic()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            outcome = str(cursor.fetchone()[0]) if cursor.description else "ok"
+    except Error as exc:
+        outcome = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    print(json.dumps([outcome, round(time.monotonic() - started, 2)]), flush=True)
+"""
+
+
+class SettingsChild:
+    """A process with the project's settings on ``database_url``; ``run()`` sends it on to its next statement."""
+
+    def __init__(self, database_url: str, sql: list[str], **env: str) -> None:
+        clean = {key: value for key, value in os.environ.items() if not key.startswith("DB_")}
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _SETTINGS_CHILD],
+            cwd=ROOT,
+            env={
+                **clean,
+                "DJANGO_SETTINGS_MODULE": "smsproject.settings",
+                # As in production: with DEBUG on, Django re-reads a failed statement's text through the
+                # connection, and on a closed one that error replaces the real one.
+                "DEBUG": "0",
+                "SECRET_KEY": "db-timeouts-test-only",
+                "DATABASE_URL": database_url,
+                "SQL": json.dumps(sql),
+                **env,
+            },
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def run(self) -> tuple[str, float]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write("\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        assert line, self.process.stderr.read() if self.process.stderr else ""
+        outcome, seconds = json.loads(line)
+        return outcome, seconds
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait(10)

@@ -19,6 +19,7 @@ from common.exceptions import RateLimited
 from messaging.models import AllowedRegion, RateLimit, VerifyRequests
 from messaging.services.limits import client_ip, limits_policy_reset, sends_consume
 from messaging.tests.factories import make_template
+from tests.faults.stack import RedisServer
 
 # 10:00:00 sits on a boundary of every default window, so Retry-After is exact.
 START = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)
@@ -194,73 +195,117 @@ def test_allowlist_setting_is_the_default(api):
         assert send(api, "+971501234567").status_code == 202
 
 
-def test_sends_are_admitted_uncounted_when_the_counter_store_is_down(monkeypatch, api_client_key):
+def test_sends_are_admitted_uncounted_when_the_counter_store_is_down(monkeypatch, api, clock):
     from messaging.services import limits
 
     def down(*args, **kwargs):
         raise ConnectionError("cache unreachable")
 
     monkeypatch.setattr(limits, "_increment", down)
-    for _ in range(10):  # far over the 3-per-10-minutes phone limit
-        limits.send_admit(client=api_client_key[0], phone="+989121234567", ip="127.0.0.1")
+    answers = [send(api).status_code for _ in range(10)]  # far over the 3-per-10-minutes phone limit
+
+    assert answers == [202] * 10
+    assert VerifyRequests.objects.filter(phone="+989121234567").count() == 10
+    monkeypatch.undo()  # the store is back: none of the ten was counted, so three more fit
+    assert [send(api).status_code for _ in range(4)] == [202, 202, 202, 429]
 
 
-def test_counting_a_send_takes_one_redis_round_trip_when_the_cache_is_redis(monkeypatch, api_client_key):
-    """On Redis every counter goes in one script call; elsewhere each is counted through the cache API."""
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A redis-server of this run's own on a free port: the Redis paths are tested in every set-up."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_cache(redis_server: RedisServer) -> Iterator[Any]:
+    """The cache on the private Redis, configured as settings.py configures a Redis ``CACHE_URL``."""
     from django.core.cache import caches
 
+    location = redis_server.url(0)
+    with override_settings(
+        CACHES={
+            "default": {
+                "BACKEND": "common.cache.RedisCache",
+                "LOCATION": location,
+                "OPTIONS": {"socket_timeout": 0.25, "socket_connect_timeout": 0.25},
+            }
+        }
+    ):
+        backend = caches["default"]
+        backend.clear()
+        limits_policy_reset()
+        yield backend
+    limits_policy_reset()
+
+
+@pytest.fixture
+def api_cache() -> Iterator[Any]:
+    """A cache without Redis's one-call path: counting goes through Django's cache API."""
+    from django.core.cache import caches
+
+    with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}):
+        limits_policy_reset()
+        yield caches["default"]
+    limits_policy_reset()
+
+
+def test_counting_a_send_takes_one_redis_round_trip(monkeypatch, api_client_key, redis_cache):
     from common.cache import RedisCache
     from messaging.services import limits
 
-    backend = caches["default"]
+    assert isinstance(redis_cache, RedisCache)
     calls: list[str] = []
-    if isinstance(backend, RedisCache):
-        client = backend.raw_client()
-        # The first call loads the script into Redis (a second round trip, once per Redis restart).
-        limits.send_admit(client=api_client_key[0], phone="+989121230000", ip="127.0.0.2")
-        connection_class = client.connection_pool.connection_class
-        real_send = connection_class.send_command
-        monkeypatch.setattr(
-            connection_class,
-            "send_command",
-            lambda self, *a, **kw: calls.append(str(a[0]).lower()) or real_send(self, *a, **kw),
-        )
-        monkeypatch.setattr(client, "pipeline", lambda **kw: calls.append("pipeline"))
-        monkeypatch.setattr(backend, "incr", lambda *a, **kw: calls.append("incr"))
-        expected = ["evalsha"]
-    else:
-        real_incr = backend.incr
-        monkeypatch.setattr(backend, "incr", lambda *a, **kw: calls.append("incr") or real_incr(*a, **kw))
-        expected = ["incr"] * sum(len(windows) for windows in limits.limits_policy().windows.values())
+    client = redis_cache.raw_client()
+    # The first call loads the script into Redis (a second round trip, once per Redis restart).
+    limits.send_admit(client=api_client_key[0], phone="+989121230000", ip="127.0.0.2")
+    connection_class = client.connection_pool.connection_class
+    real_send = connection_class.send_command
+    monkeypatch.setattr(
+        connection_class,
+        "send_command",
+        lambda self, *a, **kw: calls.append(str(a[0]).lower()) or real_send(self, *a, **kw),
+    )
+    monkeypatch.setattr(client, "pipeline", lambda **kw: calls.append("pipeline"))
+    monkeypatch.setattr(redis_cache, "incr", lambda *a, **kw: calls.append("incr"))
 
     limits.send_admit(client=api_client_key[0], phone="+989121234567", ip="127.0.0.1")
-    assert calls == expected
+    assert calls == ["evalsha"]
+
+
+def test_counting_a_send_elsewhere_takes_one_increment_per_window(monkeypatch, api_client_key, api_cache):
+    from messaging.services import limits
+
+    calls: list[str] = []
+    real_incr = api_cache.incr
+    monkeypatch.setattr(api_cache, "incr", lambda *a, **kw: calls.append("incr") or real_incr(*a, **kw))
+
+    limits.send_admit(client=api_client_key[0], phone="+989121234567", ip="127.0.0.1")
+    assert calls == ["incr"] * sum(len(windows) for windows in limits.limits_policy().windows.values())
 
 
 @pytest.mark.parametrize("trouble", ["script_flushed", "connection_killed"])
-def test_counting_survives_a_flushed_script_and_a_dropped_connection(api_client_key, trouble):
+def test_counting_survives_a_flushed_script_and_a_dropped_connection(api_client_key, trouble, redis_cache):
     """The one-call path on Redis hands a failure to redis-py's regular call, which reloads and reconnects."""
-    from django.core.cache import caches
-
-    from common.cache import RedisCache
     from messaging.services import limits
 
-    backend = caches["default"]
     client_row = api_client_key[0]
     limits.send_admit(client=client_row, phone="+989121230001", ip="127.0.0.3")  # loads the script, opens a socket
-    if isinstance(backend, RedisCache):
-        client = backend.raw_client()
-        if trouble == "script_flushed":
-            client.script_flush()
-        else:  # the server drops the connection the limiter holds in its pool
-            pool = client.connection_pool
-            connection = pool.get_connection()
-            connection.send_command("CLIENT", "ID")
-            held = connection.read_response()
-            pool.release(connection)
-            other = redis.Redis(connection_pool=redis.ConnectionPool(**pool.connection_kwargs))
-            other.client_kill_filter(_id=held)
-            other.close()
+    client = redis_cache.raw_client()
+    if trouble == "script_flushed":
+        client.script_flush()
+        assert client.script_exists(limits._scripts[id(client)].sha) == [False]
+    else:  # the server drops the connection the limiter holds in its pool
+        pool = client.connection_pool
+        connection = pool.get_connection()
+        connection.send_command("CLIENT", "ID")
+        held = connection.read_response()
+        pool.release(connection)
+        other = redis.Redis(connection_pool=redis.ConnectionPool(**pool.connection_kwargs))
+        assert other.client_kill_filter(_id=held) == 1
+        other.close()
     policy = limits.limits_policy()
     phone_limit = min(window.limit for window in policy.windows[limits.Scope.PHONE])
     for _ in range(phone_limit - 1):
@@ -270,32 +315,34 @@ def test_counting_survives_a_flushed_script_and_a_dropped_connection(api_client_
         limits.send_admit(client=client_row, phone="+989121230001", ip="127.0.0.3")
 
 
-def test_a_redis_timeout_admits_uncounted_at_once(monkeypatch, api_client_key):
+def test_a_redis_timeout_admits_uncounted_at_once(monkeypatch, api_client_key, redis_cache):
     """A counter store that times out is not asked again (each try would hold the answer once more)."""
-    from django.core.cache import caches
-
-    from common.cache import RedisCache
     from messaging.services import limits
 
-    backend = caches["default"]
     calls: list[str] = []
-    if isinstance(backend, RedisCache):
-        client = backend.raw_client()
-        limits.send_admit(client=api_client_key[0], phone="+989121230002", ip="127.0.0.4")  # loads the script
+    client = redis_cache.raw_client()
+    limits.send_admit(client=api_client_key[0], phone="+989121230002", ip="127.0.0.4")  # loads the script
 
-        def frozen(self: Any, *args: Any, **kwargs: Any) -> Any:
-            calls.append("read")
-            raise redis.TimeoutError("Timeout reading from socket")
+    def frozen(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append("read")
+        raise redis.TimeoutError("Timeout reading from socket")
 
-        monkeypatch.setattr(client.connection_pool.connection_class, "read_response", frozen)
-    else:
-
-        def frozen_incr(*args: Any, **kwargs: Any) -> Any:
-            calls.append("read")
-            raise TimeoutError("cache timed out")
-
-        monkeypatch.setattr(backend, "incr", frozen_incr)
-
+    monkeypatch.setattr(client.connection_pool.connection_class, "read_response", frozen)
     for _ in range(10):  # far over the phone limit: admitted, uncounted
         limits.send_admit(client=api_client_key[0], phone="+989121230002", ip="127.0.0.4")
     assert calls == ["read"] * 10  # one try per send, no retry
+
+
+def test_a_timeout_elsewhere_admits_uncounted_at_once(monkeypatch, api_client_key, api_cache):
+    from messaging.services import limits
+
+    calls: list[str] = []
+
+    def frozen_incr(*args: Any, **kwargs: Any) -> Any:
+        calls.append("read")
+        raise TimeoutError("cache timed out")
+
+    monkeypatch.setattr(api_cache, "incr", frozen_incr)
+    for _ in range(10):  # far over the phone limit: admitted, uncounted
+        limits.send_admit(client=api_client_key[0], phone="+989121230002", ip="127.0.0.4")
+    assert calls == ["read"] * 10

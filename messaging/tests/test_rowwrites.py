@@ -40,8 +40,15 @@ def test_each_row_gets_its_own_values_and_only_where_its_conditions_hold(gateway
     assert (second.flag, second.provider_message_id, second.lease_token) == ("SENDING", "", other)
 
 
-def test_nothing_to_write_is_a_no_op():
-    update_each(VerifyRequests, [])
+def test_nothing_to_write_is_a_no_op(gateway, api_client_key, django_assert_num_queries):
+    request = new_request(api_client_key[0], flag="SENDING")
+    before = list(VerifyRequests.objects.values())
+
+    with django_assert_num_queries(0):
+        update_each(VerifyRequests, [])
+
+    assert list(VerifyRequests.objects.values()) == before
+    assert VerifyRequests.objects.get(id=request.id).flag == "SENDING"
 
 
 def test_insert_many_stores_every_row_and_gives_each_its_key(gateway, api_client_key):
@@ -57,8 +64,11 @@ def test_insert_many_stores_every_row_and_gives_each_its_key(gateway, api_client
     assert stored == {a.pk: (a.round, a.outcome, a.http_status) for a in attempts}
 
 
-def test_insert_many_of_nothing_is_a_no_op():
-    insert_many([])
+def test_insert_many_of_nothing_is_a_no_op(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        insert_many([])
+
+    assert not Attempt.objects.exists()
 
 
 @pytest.mark.django_db

@@ -84,7 +84,10 @@ class Postgres:
 
     @property
     def url(self) -> str:
-        return f"postgres://{PG_USER}@127.0.0.1:{self.port}/{DB_NAME}"
+        return self.url_of(DB_NAME)
+
+    def url_of(self, database: str) -> str:
+        return f"postgres://{PG_USER}@127.0.0.1:{self.port}/{database}"
 
     def start(self) -> None:
         log = (self.dir.parent / f"{self.dir.name}.log").open("ab")
@@ -129,6 +132,24 @@ class Postgres:
         memory (WAL not yet written) is gone. The next start recovers from the WAL files."""
         _stop(self.process, signal.SIGKILL)
         self.process = None
+
+    def freeze(self) -> None:
+        """SIGSTOP to the server and every backend (each runs in its own process group): connections stay
+        open and accept bytes, nothing answers, new connections wait in the listen queue."""
+        for pid in self._pids():
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        for pid in self._pids():
+            os.kill(pid, signal.SIGCONT)
+
+    def _pids(self) -> list[int]:
+        assert self.process is not None
+        children: list[int] = []
+        for path in glob.glob(f"/proc/{self.process.pid}/task/*/children"):
+            with contextlib.suppress(OSError):
+                children += [int(pid) for pid in Path(path).read_text().split()]
+        return [self.process.pid, *children]
 
     def connect(self) -> psycopg.Connection[Any]:
         return psycopg.connect(
