@@ -30,6 +30,23 @@ def check_lease(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     return []
 
 
+@register("sms_gateway")
+def check_database_wait(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """A task waiting on a database that stopped answering must give up (a 503's reason, a task's retry)
+    before Celery's soft time limit ends it from outside, so the time limits stay a last resort."""
+    answer = settings.DB_ANSWER_TIMEOUT
+    soft = settings.CELERY_TASK_SOFT_TIME_LIMIT
+    if answer and answer >= soft:
+        return [
+            Error(
+                f"DB_STATEMENT_TIMEOUT + 2 s ({answer:g}) must be shorter than CELERY_TASK_SOFT_TIME_LIMIT ({soft}).",
+                hint="Lower DB_STATEMENT_TIMEOUT or raise the task time limits (and the lease with them).",
+                id="sms.E006",
+            )
+        ]
+    return []
+
+
 @register("sms_gateway", deploy=False)
 def check_engines(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     from messaging.models import Engine

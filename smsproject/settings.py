@@ -133,13 +133,14 @@ DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 3)
 DB_STATEMENT_TIMEOUT = env_float("DB_STATEMENT_TIMEOUT", 5.0)
 DB_LOCK_TIMEOUT = env_float("DB_LOCK_TIMEOUT", 3.0)
 DB_IDLE_IN_TRANSACTION_TIMEOUT = env_float("DB_IDLE_IN_TRANSACTION_TIMEOUT", 30.0)
+DB_ANSWER_TIMEOUT = DB_STATEMENT_TIMEOUT + 2 if DB_STATEMENT_TIMEOUT else 0.0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = "common.postgresql"
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     if DB_CONNECT_TIMEOUT:
         _options["connect_timeout"] = DB_CONNECT_TIMEOUT
-    if DB_STATEMENT_TIMEOUT:
-        _options["answer_timeout"] = DB_STATEMENT_TIMEOUT + 2
+    if DB_ANSWER_TIMEOUT:
+        _options["answer_timeout"] = DB_ANSWER_TIMEOUT
     _options["options"] = " ".join(
         f"-c {name}={int(seconds * 1000)}"
         for name, seconds in (

@@ -112,25 +112,25 @@ def test_fast_path_body_is_the_serializers_bytes(api: GatewayAPIClient, template
 
 
 @pytest.mark.parametrize(
-    ("body", "extra"),
+    ("body", "extra", "expected"),
     [
-        (VALID, {"HTTP_IDEMPOTENCY_KEY": "k-1"}),  # stored answers are the idempotency layer's
-        (VALID, {"HTTP_ACCEPT": "text/html"}),  # negotiation: 406
-        (VALID, {"HTTP_AUTHORIZATION": "Token not-a-key"}),  # 401
-        (VALID, {"HTTP_AUTHORIZATION": "Bearer x"}),
-        ({**VALID, "extra": 1}, {}),
-        ({**VALID, "template_id": "1"}, {}),  # a numeric string: DRF's IntegerField decides
-        ({**VALID, "template_id": True}, {}),
-        ({**VALID, "template_id": 0}, {}),
-        ({**VALID, "template_id": 99}, {}),  # unknown template
-        ({**VALID, "phone": 9121234567}, {}),
-        ({**VALID, "phone": "02112345678"}, {}),  # a landline
-        ({**VALID, "phone": ""}, {}),
-        ({**VALID, "token_value": "123456"}, {}),
-        ({**VALID, "token_value": {"pin": "1"}}, {}),
-        ({**VALID, "token_value": ["1", "2"]}, {}),
-        ({**VALID, "token_value": {"code": "a b"}}, {}),
-        ({"phone": "09121234567", "template_id": 1}, {}),
+        (VALID, {"HTTP_IDEMPOTENCY_KEY": "k-1"}, (202, None)),  # stored answers are the idempotency layer's
+        (VALID, {"HTTP_ACCEPT": "text/html"}, (406, "not_acceptable")),
+        (VALID, {"HTTP_AUTHORIZATION": "Token not-a-key"}, (401, "invalid_token")),
+        (VALID, {"HTTP_AUTHORIZATION": "Bearer x"}, (401, "not_authenticated")),
+        ({**VALID, "extra": 1}, {}, (400, "unexpected_field")),
+        ({**VALID, "template_id": "1"}, {}, (202, None)),  # a numeric string: DRF's IntegerField decides
+        ({**VALID, "template_id": True}, {}, (400, "invalid")),
+        ({**VALID, "template_id": 0}, {}, (400, "min_value")),
+        ({**VALID, "template_id": 99}, {}, (400, "unknown_template")),  # unknown template
+        ({**VALID, "phone": 9121234567}, {}, (202, None)),  # a number: DRF's CharField takes it as text,
+        ({**VALID, "phone": "02112345678"}, {}, (400, "invalid_phone")),  # a landline
+        ({**VALID, "phone": ""}, {}, (400, "blank")),
+        ({**VALID, "token_value": "123456"}, {}, (400, "invalid_type")),
+        ({**VALID, "token_value": {"pin": "1"}}, {}, (400, "unknown_token")),
+        ({**VALID, "token_value": ["1", "2"]}, {}, (400, "token_count_mismatch")),
+        ({**VALID, "token_value": {"code": "a b"}}, {}, (400, "token_invalid_characters")),
+        ({"phone": "09121234567", "template_id": 1}, {}, (400, "required")),
     ],
 )
 def test_fast_path_leaves_everything_else_to_the_drf_view(
@@ -140,17 +140,27 @@ def test_fast_path_leaves_everything_else_to_the_drf_view(
     monkeypatch: pytest.MonkeyPatch,
     body: Any,
     extra: dict[str, Any],
+    expected: tuple[int, str | None],
 ) -> None:
+    """Through the middleware, the fast path decides first: it must leave each of these (its real decision is
+    recorded), and the answer must be the DRF view's own, status and error code, as without the fast path."""
     if "HTTP_AUTHORIZATION" in extra:  # the client's own credentials win over a request's extra headers
         api.credentials(**extra)
         extra = {}
-    fast = api.post("/sendsms/", body, format="json", **extra)
+    through_fast_path = api.post("/sendsms/", body, format="json", **extra)
     with monkeypatch.context() as patch:
         patch.setattr(accept, "fast_accept", lambda request: None)
-        drf = api.post("/sendsms/", body, format="json", **extra)
+        drf_only = api.post("/sendsms/", body, format="json", **extra)
 
     assert fast_calls == [False]
-    assert answer(fast) == answer(drf)  # with Idempotency-Key, the second is a replay of the first
+    assert outcome(through_fast_path) == expected
+    assert outcome(drf_only) == expected  # with Idempotency-Key, the second is a replay of the first
+    assert answer(through_fast_path) == answer(drf_only)
+
+
+def outcome(response: Any) -> tuple[int, str | None]:
+    error = response.json().get("error") if response.status_code >= 400 else None
+    return response.status_code, error["code"] if error else None
 
 
 def _key_of_kind(client: Any, kind: str) -> str:

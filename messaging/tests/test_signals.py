@@ -61,3 +61,13 @@ def test_migrate_registers_the_report_poller_and_the_credit_check(settings):
     assert (credit.task, credit.interval.every, credit.enabled) == ("messaging.check_engine_credit", 120, True)
     # A poll message that waited longer than an interval (behind a busy pump) is dropped, not run late.
     assert (reports.expire_seconds, credit.expire_seconds) == (4, None)
+
+
+def test_a_database_wait_longer_than_the_soft_time_limit_is_a_startup_error(settings):
+    from messaging.checks import check_database_wait
+
+    assert check_database_wait() == []  # the shipped 5 + 2 s against 60 s
+    settings.DB_ANSWER_TIMEOUT = settings.CELERY_TASK_SOFT_TIME_LIMIT
+    assert [error.id for error in check_database_wait()] == ["sms.E006"]
+    settings.DB_ANSWER_TIMEOUT = 0.0  # no limit at all: nothing to compare
+    assert check_database_wait() == []

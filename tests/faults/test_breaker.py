@@ -41,14 +41,17 @@ def skipped_attempts(stack: Stack, ids: list[int]) -> list[str]:
 def test_an_open_breaker_starves_the_failing_engine_then_lets_exactly_one_probe_through(make_stack):
     stack = make_stack(cache="redis", SMS_BREAKER_THRESHOLD=str(THRESHOLD), SMS_BREAKER_COOLDOWN_SECONDS=str(COOLDOWN))
     stack.api()
-    stack.worker(concurrency=2)
-    stack.worker(concurrency=2)
+    stack.worker()
+    stack.worker()
     stack.sim.fault("smsir", "http500")
 
-    send(stack, THRESHOLD + 3, threads=1)  # consecutive failures open the breaker
+    # One request at a time, each ended before the next: every failure is counted before the next call could
+    # start, so exactly THRESHOLD calls open the breaker and the requests after them never reach smsir.
+    tripping = [send(stack, 1, threads=1)[0] for _ in range(THRESHOLD + 3)]
     tripped = smsir_calls(stack)
     opened_at = stack.sim.received("smsir")[THRESHOLD - 1]["received_at"]
-    assert THRESHOLD <= tripped <= THRESHOLD + 4  # only calls already in flight when it opened
+    assert tripped == THRESHOLD
+    assert skipped_attempts(stack, tripping[THRESHOLD:]) == ["skipped: breaker open"] * 3
 
     while_open = send(stack, 20)
     assert time.time() < opened_at + COOLDOWN, "the open-breaker phase outlasted the cool-down; raise COOLDOWN"
@@ -73,8 +76,9 @@ def test_an_open_breaker_starves_the_failing_engine_then_lets_exactly_one_probe_
     recovered = send(stack, 10)
     assert smsir_calls(stack) - before == 11
     assert skipped_attempts(stack, recovered) == []
-    stack.summary(
+    summary = stack.summary(
         "breaker_two_workers",
         note=f"threshold={THRESHOLD} tripping_calls={tripped} calls_while_open=0 probes_after_cooldown="
         f"{probes_failing} after_recovery=11/11",
     )
+    assert summary.duplicates == summary.duplicates_explained == 0

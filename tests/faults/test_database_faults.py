@@ -72,7 +72,7 @@ def answers(replies: list[Reply]) -> str:
 def test_postgres_restart_under_load_answers_503_and_every_202_ends(make_stack):
     stack = make_stack()
     stack.api()
-    worker = stack.worker(concurrency=4)
+    worker = stack.worker()
     stack.beat()
     with posting(stack) as replies:
         time.sleep(3)
@@ -105,7 +105,7 @@ def test_postgres_killed_under_load_keeps_every_202(make_stack, synchronous_comm
     servers skip (``fsync=off``) to stay fast, and which PostgreSQL does before each commit returns."""
     stack = make_stack()
     stack.api(env={"DB_SYNCHRONOUS_COMMIT": synchronous_commit} if synchronous_commit else None)
-    worker = stack.worker(concurrency=4)
+    worker = stack.worker()
     stack.beat()
     answered: dict[int, float] = {}
     with posting(stack, answered=answered) as replies:

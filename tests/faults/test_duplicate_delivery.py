@@ -19,7 +19,7 @@ def test_each_request_queued_ten_times_with_two_beats_sends_exactly_one_sms_each
     stack.publish([reply.body["id"] for reply in replies], times=10)
     stack.beat()
     stack.beat()
-    stack.worker(concurrency=4)
+    stack.worker()
 
     stack.wait_all_final(REQUESTS, timeout=120)
     time.sleep(4)  # let every duplicate task and both beats' sweeps run: none may send again

@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.faults, pytest.mark.timeout(180)]
 def test_a_hanging_provider_ends_at_its_read_timeout_and_fails_over_while_others_are_served(make_stack):
     stack = make_stack(read_timeout=2.0)
     stack.api()
-    stack.worker(concurrency=2)
+    stack.worker()
     stack.sim.fault("smsir", "timeout", fail_first=1)  # only the first call hangs
 
     hung = stack.post()

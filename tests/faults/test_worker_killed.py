@@ -22,12 +22,12 @@ def test_sigkill_of_the_whole_worker_mid_load_loses_nothing(make_stack):
     # Accepted before the worker starts, so that all of them are in flight when it is killed.
     replies = stack.post_many(IN_FLIGHT)
     assert [reply.status for reply in replies] == [202] * IN_FLIGHT
-    worker = stack.worker(concurrency=8)
+    worker = stack.worker()
     wait_for(lambda: stack.flags()["DONE"] >= 40, timeout=60, message="the worker to be well into the load")
     at_kill = stack.flags()
     worker.kill()
     time.sleep(1)
-    stack.worker(concurrency=8)
+    stack.worker()
 
     flags = stack.wait_all_final(IN_FLIGHT, timeout=180)
     summary = stack.summary(
@@ -42,7 +42,7 @@ def test_sigkill_of_one_pool_child_during_a_provider_call_ends_the_row_without_a
     stack = make_stack()
     stack.api()
     stack.beat()
-    worker = stack.worker(concurrency=1, pool="prefork")  # the prefork pool, still a supported choice
+    worker = stack.worker()  # prefork, one pool child: the shipped set-up
     stack.sim.fault("smsir", "latency", latency_ms=5000, fail_first=1)
 
     reply = stack.post()
