@@ -326,3 +326,51 @@ def test_attempt_list_filters_by_engine_outcome_error_code_and_date_and_masks_ph
     assert listed(**{"created_at__year": today.year - 1}) == set()
     detail = admin_client.get(admin_url("attempt", "change", failed.id)).content.decode()
     assert "+989121234567" not in detail and "no route to 0912***4567" in detail
+
+
+def test_admin_engine_changelist_shows_each_breakers_state_and_closes_it(
+    admin_client: BrowserClient, engine: Engine
+) -> None:
+    from common.conf import gateway_settings
+    from messaging import breaker
+
+    threshold = gateway_settings()["BREAKER_THRESHOLD"]
+    breaker.breaker_record(engine.id, healthy=False)
+    assert "closed (1 consecutive failures)" in admin_client.get(admin_url("engine", "changelist")).content.decode()
+
+    for _ in range(threshold - 1):
+        breaker.breaker_record(engine.id, healthy=False)
+    page = admin_client.get(admin_url("engine", "changelist")).content.decode()
+    assert f"open ({threshold} consecutive failures)" in page
+
+    admin_client.post(
+        admin_url("engine", "changelist"), {"action": "reset_breaker", "_selected_action": [engine.pk]}, follow=True
+    )
+    assert "closed (0 consecutive failures)" in admin_client.get(admin_url("engine", "changelist")).content.decode()
+    assert breaker.breaker_check(engine.id) == breaker.CLOSED
+
+
+def test_rate_limits_added_and_edited_in_the_admin_apply_to_the_next_send(
+    admin_client: BrowserClient, api: Any, engine: Engine
+) -> None:
+    from messaging.models import RateLimit
+
+    make_template(template_id=1, token_names=["code"])
+    body = {"phone": "09121234567", "template_id": 1, "token_value": {"code": "123456"}}
+
+    def send() -> int:
+        return int(api.post("/sendsms/", body, format="json").status_code)
+
+    response = admin_client.post(
+        admin_url("ratelimit", "add"), {"scope": "phone", "limit": 1, "period_seconds": 600, "enabled": "on"}
+    )
+    assert response.status_code == 302, response.content
+    assert [send(), send()] == [202, 429]
+
+    row = RateLimit.objects.get(scope="phone")
+    response = admin_client.post(
+        admin_url("ratelimit", "change", row.pk), {"scope": "phone", "limit": 4, "period_seconds": 600, "enabled": "on"}
+    )
+    assert response.status_code == 302, response.content
+    # 4 a window now (the shipped default is 3), one of them already used.
+    assert [send(), send(), send(), send()] == [202, 202, 202, 429]

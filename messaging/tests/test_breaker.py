@@ -83,3 +83,53 @@ def test_each_change_of_state_is_logged_once(settings, caplog, time_machine):
         "breaker half-open",
         "breaker closed",
     ]
+
+
+def test_the_shipped_defaults_open_the_breaker_at_the_fifth_failure_for_thirty_seconds():
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import time_machine
+
+    from tests.processes import ROOT
+
+    # The defaults as settings.py ships them: read by a process whose environment sets none of them.
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("SMS_BREAKER_")}
+    shipped = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json; from django.conf import settings; g = settings.SMS_GATEWAY; "
+            "print(json.dumps([g['BREAKER_THRESHOLD'], g['BREAKER_COOLDOWN_SECONDS']]))",
+        ],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "smsproject.settings", "DEBUG": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    threshold, cooldown = json.loads(shipped.stdout)
+    assert (threshold, cooldown) == (5, 30.0)
+
+    from django.test import override_settings
+
+    from common.conf import gateway_settings
+
+    with (
+        override_settings(
+            SMS_GATEWAY={**gateway_settings(), "BREAKER_THRESHOLD": threshold, "BREAKER_COOLDOWN_SECONDS": cooldown}
+        ),
+        time_machine.travel(1_800_000_000, tick=False) as clock,
+    ):
+        for _ in range(4):
+            breaker.breaker_record(ENGINE, healthy=False)
+        assert breaker.breaker_check(ENGINE) == breaker.CLOSED
+        breaker.breaker_record(ENGINE, healthy=False)  # the fifth
+        assert breaker.breaker_check(ENGINE) == breaker.OPEN
+        clock.shift(29.9)
+        assert breaker.breaker_check(ENGINE) == breaker.OPEN
+        clock.shift(0.1)
+        assert breaker.breaker_check(ENGINE) == breaker.PROBE  # thirty seconds on: the one probe
