@@ -467,11 +467,11 @@ class Stack:
         args += ["--threads", "4", "--timeout", "30", "--graceful-timeout", "3"]
         return self._service("api", args, ready="Booting worker", env=env)
 
-    def worker(self) -> Service:
+    def worker(self, level: str = "INFO") -> Service:
         """A Celery worker started as the README starts one (``celery -A smsproject worker -l INFO``): the
         shipped pool and concurrency (prefork, one child). Only a node name is added, so two workers differ."""
         name = f"faults-{uuid.uuid4().hex[:8]}@%h"
-        args = ["-m", "celery", "-A", "smsproject", "worker", "-l", "INFO", "-n", name]
+        args = ["-m", "celery", "-A", "smsproject", "worker", "-l", level, "-n", name]
         return self._service("worker", args, ready="ready.")
 
     def beat(self) -> Service:

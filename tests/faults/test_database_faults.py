@@ -20,18 +20,18 @@ BODY = {"phone": "09121234567", "template_id": 1, "token_value": {"code": "12345
 
 
 @contextlib.contextmanager
-def posting(stack: Stack, threads: int = 2, answered: dict[int, float] | None = None) -> Iterator[list[Reply]]:
-    """POSTs from ``threads`` clients, one every 50 ms each, until the block ends; the replies in order.
-    ``answered`` gets the time.monotonic() of each 202, by request id."""
+def posting(
+    stack: Stack, threads: int = 2, answered: dict[int, float] | None = None, timeout: float = 5
+) -> Iterator[list[Reply]]:
+    """POSTs from ``threads`` clients, one every 50 ms each, until the block ends; the replies in order, every
+    one of them (a hang or an error is a status 0 reply). ``answered`` gets the time.monotonic() of each 202,
+    by request id."""
     replies: list[Reply] = []
     stop = threading.Event()
 
     def load() -> None:
         while not stop.is_set():
-            try:
-                reply = stack.post(timeout=5)
-            except OSError as exc:  # a hang or a dropped connection: exactly what must not happen
-                reply = Reply(0, str(exc), 5.0, {})
+            reply = stack.post_recorded(timeout=timeout)
             if answered is not None and reply.status == 202:
                 answered[reply.body["id"]] = time.monotonic()
             replies.append(reply)
@@ -46,6 +46,7 @@ def posting(stack: Stack, threads: int = 2, answered: dict[int, float] | None = 
         stop.set()
         for client in clients:
             client.join(30)
+    assert not any(client.is_alive() for client in clients)
 
 
 def accepted_ids(replies: list[Reply]) -> list[int]:
@@ -132,6 +133,107 @@ def test_postgres_killed_under_load_keeps_every_202(make_stack, synchronous_comm
     summary = stack.summary(
         f"postgres_killed{'_async_commit' if synchronous_commit else ''}",
         note=f"{answers(replies)} lost={len(lost)} of {len(accepted)} accepted",
+    )
+    assert summary.duplicates == summary.duplicates_explained
+
+
+# Frozen, not stopped: SIGSTOP leaves every socket open and silent, so only the gateway's own limits end a wait.
+# The stacks run with DB_STATEMENT_TIMEOUT=2 and DB_CONNECT_TIMEOUT=3 (tests/faults/stack.py): an API request
+# whose connection was open gives up after 2 + 2 s (common.postgresql), one that needs a new connection after
+# 3 s. The bound on any answer: the longer of the two, plus 1 s for the rest of the request on a busy machine.
+ANSWER_BOUND = max(2 + 2, 3) + 1.0
+
+
+@pytest.mark.faults
+@pytest.mark.timeout(300)
+def test_postgres_frozen_under_load_answers_503_in_bounded_time_and_every_202_ends(make_stack):
+    frozen_for = 30.0
+    # Limits and breakers in Redis, as in production: the frozen database is the only thing that fails.
+    stack = make_stack(cache="redis")
+    api = stack.api()
+    worker = stack.worker()
+    beat = stack.beat()
+    with posting(stack, timeout=3 * ANSWER_BOUND) as replies:  # a client timeout far above the bound
+        time.sleep(3)
+        before = len(replies)
+        stack.pg.freeze()
+        time.sleep(frozen_for)
+        during = replies[before:]
+        stack.pg.thaw()
+        thawed_at = time.monotonic()
+        time.sleep(6)
+
+    statuses = Counter(reply.status for reply in replies)
+    assert set(statuses) <= {202, 503}, [(r.status, r.body) for r in replies if r.status not in (202, 503)]
+    assert statuses[503] > 0 and all(reply.status == 503 for reply in during[2:])
+    for reply in replies:
+        if reply.status == 503:
+            assert reply.body["error"]["code"] == "service_unavailable"
+            assert reply.headers["Retry-After"]
+    slowest = max(reply.elapsed for reply in replies)
+    assert slowest < ANSWER_BOUND
+    accepted = [reply.body["id"] for reply in replies if reply.status == 202]
+
+    stack.wait_all_final(len(accepted), timeout=120)
+    # The same processes throughout: none was restarted, and no task had to be killed at its hard time limit
+    # (a task stuck past the database's limits would have been) nor a gunicorn worker at its timeout.
+    assert all(service.process is not None and service.process.poll() is None for service in (api, worker, beat))
+    assert "Hard time limit" not in worker.log.read_text(errors="replace")
+    assert "WORKER TIMEOUT" not in api.log.read_text(errors="replace")
+    done = {row[0] for row in stack.rows("SELECT id FROM messaging_verifyrequests WHERE flag = 'DONE'")}
+    assert set(accepted) <= done
+    # Requests accepted after the thaw were sent within a lease: no worker was still wedged.
+    [(after_thaw_wait,)] = stack.rows(
+        "SELECT coalesce(extract(epoch FROM max(completed_at - created_at)), 0) FROM messaging_verifyrequests "
+        "WHERE created_at > now() - make_interval(secs => %s)",
+        time.monotonic() - thawed_at - 0.5,
+    )
+    assert after_thaw_wait < 8  # SMS_LEASE_SECONDS in the stacks
+    summary = stack.summary(
+        "postgres_frozen",
+        note=f"sigstop={frozen_for:.0f}s {answers(replies)} bound={ANSWER_BOUND:.0f}s "
+        f"after_thaw_longest_wait={float(after_thaw_wait):.1f}s",
+    )
+    assert summary.duplicates == summary.duplicates_explained
+
+
+@pytest.mark.faults
+@pytest.mark.timeout(300)
+def test_a_lock_held_past_the_lease_stalls_no_statement_beyond_the_lock_timeout(make_stack):
+    """A database that answers everything except the pump's writes, for longer than the lease: the pump's
+    statements give up at ``DB_LOCK_TIMEOUT`` (1 s in the stacks), retry, and every request ends once the
+    lock goes."""
+    held_for = 12.0  # longer than the stacks' 8 s lease
+    stack = make_stack(cache="redis")
+    stack.api()
+    worker = stack.worker()
+    stack.beat()
+    longest_wait = 0.0
+    with posting(stack, threads=1) as replies, stack.pg.connect() as holder, stack.pg.connect() as observer:
+        time.sleep(2)
+        with holder.transaction():
+            # Every attempt row is written under this table's lock: the pump's first write after a claim.
+            holder.execute("LOCK TABLE messaging_attempt IN ACCESS EXCLUSIVE MODE")
+            held_until = time.monotonic() + held_for
+            while time.monotonic() < held_until:
+                [(waited,)] = observer.execute(
+                    "SELECT coalesce(max(extract(epoch FROM clock_timestamp() - query_start)), 0) "
+                    "FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                ).fetchall()
+                longest_wait = max(longest_wait, float(waited))
+                time.sleep(0.2)
+        time.sleep(3)
+
+    assert {reply.status for reply in replies} == {202}  # the API never touches the locked table
+    assert 0.5 < longest_wait < 1 + 0.5  # somebody waited, and nobody longer than the lock timeout
+    assert "canceling statement due to lock timeout" in worker.log.read_text(errors="replace")
+    accepted = [reply.body["id"] for reply in replies]
+    stack.wait_all_final(len(accepted), timeout=120)
+    done = {row[0] for row in stack.rows("SELECT id FROM messaging_verifyrequests WHERE flag = 'DONE'")}
+    assert set(accepted) <= done
+    assert worker.process is not None and worker.process.poll() is None
+    summary = stack.summary(
+        "postgres_lock_held", note=f"held={held_for:.0f}s longest_lock_wait={longest_wait:.2f}s {answers(replies)}"
     )
     assert summary.duplicates == summary.duplicates_explained
 
