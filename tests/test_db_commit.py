@@ -67,7 +67,7 @@ def test_sqlite_commits_in_wal_mode_without_a_flush_per_commit(tmp_path: Path) -
 
 
 # PostgreSQL sessions opened by the project's settings, with and without DB_SYNCHRONOUS_COMMIT:
-# tests/test_db_timeouts.py::test_each_session_carries_the_configured_timeouts.
+# tests/faults/test_db_timeouts.py::test_each_session_carries_the_configured_timeouts.
 
 
 @pytest.mark.parametrize(("value", "warned"), [("off", True), ("", False), ("local", False)])

@@ -273,3 +273,22 @@ def test_saving_an_engine_changes_the_routes_every_worker_uses(gateway):
     engine.priority = 1
     engine.save()
     assert routes_by_template({template_id})[template_id][0].engine.name == "kavenegar"
+
+
+def test_a_code_whose_next_round_would_come_after_its_send_before_fails_now_and_is_never_sent(
+    gateway, client_obj, settings
+):
+    """Every provider down, the send-by time 20 s away and the next round at least 30 s away (60 s base, half
+    of it at the least jitter): the request ends now instead of waiting, so it cannot be sent late."""
+    settings.SMS_GATEWAY = {**settings.SMS_GATEWAY, "MAX_ROUNDS": 10, "BACKOFF_BASE_SECONDS": 60}
+    gateway.fault("all", "http500")
+    expiring = deliver(new_request(client_obj, send_before=timezone.now() + timedelta(seconds=20)))
+    lasting = deliver(new_request(client_obj, phone="+989121234568"))  # the same, with no send-by time
+
+    assert (expiring.flag, expiring.rounds) == (Flag.FAILED, 1)
+    assert (lasting.flag, lasting.rounds) == (Flag.PENDING, 1)
+    calls = len(gateway.received())
+    gateway.fault("all", "ok")  # the providers come back: the failed request is not sent even now
+    VerifyRequests.objects.filter(id=expiring.id).update(next_attempt_at=timezone.now())
+    requests_deliver(request_ids=[expiring.id])
+    assert len(gateway.received()) == calls

@@ -55,12 +55,16 @@ def test_twenty_concurrent_wrong_checks_never_pass_the_attempt_limit(template: A
     started = verification_start(client=client, phone=PHONE, template_id=1, ip="192.0.2.1").verification
     wrong = "0000" if sent_code(started.send_request_id) != "0000" else "1111"
     barrier = threading.Barrier(THREADS)
+    outcomes: list[str] = []
+    lock = threading.Lock()
 
     def guesser() -> None:
         try:
             verification = Verification.objects.get(id=started.id)
             barrier.wait()
-            verification_check(verification=verification, code=wrong)
+            outcome = verification_check(verification=verification, code=wrong).status
+            with lock:
+                outcomes.append(outcome)
         finally:
             connection.close()
 
@@ -72,3 +76,6 @@ def test_twenty_concurrent_wrong_checks_never_pass_the_attempt_limit(template: A
 
     final = Verification.objects.get(id=started.id)
     assert (final.status, final.failed_checks) == ("max_attempts_reached", 5)
+    # Every guess was answered (none ended in an error), as refused or still pending.
+    assert len(outcomes) == THREADS
+    assert set(outcomes) <= {"pending", "max_attempts_reached"} and "max_attempts_reached" in outcomes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -45,3 +46,43 @@ def test_the_code_the_simulator_received_approves_and_is_nowhere_in_the_database
     approved = check(api, data["id"], code)
     assert approved.json()["status"] == "approved"
     assert code not in database_text()
+
+
+def test_test_numbers_from_the_environment_reach_no_provider(live, api):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.processes import ROOT
+
+    # SMS_TEST_NUMBERS as an operator writes it, parsed by the project's settings in a process of their own.
+    parsed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json; from django.conf import settings; print(json.dumps(settings.SMS_GATEWAY['TEST_NUMBERS']))",
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "smsproject.settings",
+            "SMS_TEST_NUMBERS": "09120000000:4242, 09120000001:123456",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    test_numbers = json.loads(parsed.stdout)
+    assert test_numbers == {"09120000000": "4242", "09120000001": "123456"}
+
+    with gateway(TEST_NUMBERS=test_numbers):
+        tested = start(api, "09120000000")
+        real = start(api, "09121234567")  # sent after the test number, through the same worker
+    assert (tested.status_code, real.status_code) == (201, 201)
+    wait_for(lambda: live.received(), timeout=30, interval=0.1, message="the real number's code to arrive")
+    time.sleep(1)  # anything queued for the test number would have been sent by now, right behind the other
+    assert [record["mobile"] for record in live.received()] == ["+989121234567"]
+    with gateway(TEST_NUMBERS=test_numbers):
+        assert check(api, tested.json()["id"], "4242").json()["status"] == "approved"

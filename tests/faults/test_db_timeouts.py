@@ -15,6 +15,9 @@ import pytest
 from tests.faults.stack import Postgres, faults_dir
 from tests.processes import SettingsChild as Child
 
+# With the fault suite: it runs its own PostgreSQL server, whatever database the rest of the suite uses.
+pytestmark = pytest.mark.faults
+
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Postgres]:
