@@ -465,7 +465,11 @@ class Stack:
         self.api_url = f"http://127.0.0.1:{port}"
         args = ["-m", "gunicorn", "smsproject.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", str(workers)]
         args += ["--threads", "4", "--timeout", "30", "--graceful-timeout", "3"]
-        return self._service("api", args, ready="Booting worker", env=env)
+        service = self._service("api", args, ready="Booting worker", env=env)
+        # "Booting worker" is logged before a worker loads the project (~1-10 s on a busy machine): until one
+        # answers, a request would time the project's start-up, not the API.
+        http("GET", f"{self.api_url}/sendsms/", None, {}, timeout=60)
+        return service
 
     def worker(self, level: str = "INFO") -> Service:
         """A Celery worker started as the README starts one (``celery -A smsproject worker -l INFO``): the
