@@ -25,6 +25,17 @@ def _clear_cache(db: Any) -> Iterator[None]:
     yield
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """The suite's own connection to the test database runs without the statement timeouts: creating and dropping
+    that database copies a template, which on a busy machine takes longer than any request may. The timeouts
+    are tested on processes of their own (tests/faults/test_db_timeouts.py) and hold in every worker started."""
+    options = settings.DATABASES["default"].get("OPTIONS", {})
+    options.pop("answer_timeout", None)
+    if "statement_timeout" in options.get("options", ""):
+        options["options"] += " -c statement_timeout=0"
+
+
 @pytest.fixture
 def api_client_key(db: Any) -> tuple[Any, str]:
     from clients.services import client_create

@@ -252,6 +252,7 @@ def api_cache() -> Iterator[Any]:
     limits_policy_reset()
 
 
+@pytest.mark.servers  # a redis-server of the run's own, in every set-up
 def test_counting_a_send_takes_one_redis_round_trip(monkeypatch, api_client_key, redis_cache):
     from common.cache import RedisCache
     from messaging.services import limits
@@ -286,6 +287,7 @@ def test_counting_a_send_elsewhere_takes_one_increment_per_window(monkeypatch, a
     assert calls == ["incr"] * sum(len(windows) for windows in limits.limits_policy().windows.values())
 
 
+@pytest.mark.servers  # a redis-server of the run's own, in every set-up
 @pytest.mark.parametrize("trouble", ["script_flushed", "connection_killed"])
 def test_counting_survives_a_flushed_script_and_a_dropped_connection(api_client_key, trouble, redis_cache):
     """The one-call path on Redis hands a failure to redis-py's regular call, which reloads and reconnects."""
@@ -315,6 +317,7 @@ def test_counting_survives_a_flushed_script_and_a_dropped_connection(api_client_
         limits.send_admit(client=client_row, phone="+989121230001", ip="127.0.0.3")
 
 
+@pytest.mark.servers  # a redis-server of the run's own, in every set-up
 def test_a_redis_timeout_admits_uncounted_at_once(monkeypatch, api_client_key, redis_cache):
     """A counter store that times out is not asked again (each try would hold the answer once more)."""
     from messaging.services import limits
