@@ -123,7 +123,7 @@ def test_fast_path_body_is_the_serializers_bytes(api: GatewayAPIClient, template
         ({**VALID, "template_id": True}, {}, (400, "invalid")),
         ({**VALID, "template_id": 0}, {}, (400, "min_value")),
         ({**VALID, "template_id": 99}, {}, (400, "unknown_template")),  # unknown template
-        ({**VALID, "phone": 9121234567}, {}, (202, None)),  # a number: DRF's CharField takes it as text,
+        ({**VALID, "phone": 9121234567}, {}, (400, "invalid_phone")),  # a number, not text,
         ({**VALID, "phone": "02112345678"}, {}, (400, "invalid_phone")),  # a landline
         ({**VALID, "phone": ""}, {}, (400, "blank")),
         ({**VALID, "token_value": "123456"}, {}, (400, "invalid_type")),
