@@ -347,6 +347,11 @@ SMS_GATEWAY: dict[str, Any] = {
     "REPORTS_INTERVAL_SECONDS": env_int("SMS_REPORTS_INTERVAL_SECONDS", 5),
     "REPORTS_BATCH": env_int("SMS_REPORTS_BATCH", 1000),
     "REPORTS_BUDGET_SECONDS": env_float("SMS_REPORTS_BUDGET_SECONDS", 2.0),
+    # While sending is busy the poller waits, unless a look is this late: then it takes a short turn (this
+    # budget, a batch of this size), so reports keep coming under constant traffic at a bounded cost to sending.
+    "REPORTS_MAX_LAG_SECONDS": env_int("SMS_REPORTS_MAX_LAG_SECONDS", 60),
+    "REPORTS_BUSY_BUDGET_SECONDS": env_float("SMS_REPORTS_BUSY_BUDGET_SECONDS", 0.5),
+    "REPORTS_BUSY_BATCH": env_int("SMS_REPORTS_BUSY_BATCH", 500),
     # Each engine's credit is read this often (beat); a low-credit threshold is set per engine.
     "CREDIT_INTERVAL_SECONDS": env_int("SMS_CREDIT_INTERVAL_SECONDS", 300),
     # Circuit breaker per engine: consecutive retryable failures before it opens, and its cool-down.

@@ -46,17 +46,22 @@ def reports_poll(*, now: datetime | None = None) -> int:
     """Ask the providers about the requests whose look is due; return how many were claimed.
 
     Sending comes first: while a pump runs or a request waits to be sent, this run does nothing (the reports
-    stay due for the next run), and a run waits for provider answers at most ``REPORTS_BUDGET_SECONDS``.
+    stay due for the next run), unless a look is ``REPORTS_MAX_LAG_SECONDS`` late: then it takes a short turn
+    (``REPORTS_BUSY_BUDGET_SECONDS``, ``REPORTS_BUSY_BATCH``), so constant traffic delays reports by a bounded
+    time instead of forever. A run waits for provider answers at most ``REPORTS_BUDGET_SECONDS``.
     """
     config = gateway_settings()
     now = now or timezone.now()
+    budget, limit = float(config["REPORTS_BUDGET_SECONDS"]), int(config["REPORTS_BATCH"])
     if _sending_first(now):
-        return 0
-    budget = float(config["REPORTS_BUDGET_SECONDS"])
+        late = now - timedelta(seconds=config["REPORTS_MAX_LAG_SECONDS"])
+        if not VerifyRequests.objects.filter(report_next_at__lte=late).exists():
+            return 0
+        budget, limit = float(config["REPORTS_BUSY_BUDGET_SECONDS"]), int(config["REPORTS_BUSY_BATCH"])
     # Requests due before the next run are asked about now: fuller batches, one call instead of two.
     horizon = now + timedelta(seconds=config["REPORTS_INTERVAL_SECONDS"])
     lease_until = now + timedelta(seconds=budget + _LEASE_MARGIN_SECONDS)
-    claimed = _claim(horizon=horizon, lease_until=lease_until, limit=int(config["REPORTS_BATCH"]))
+    claimed = _claim(horizon=horizon, lease_until=lease_until, limit=limit)
     if not claimed:
         return 0
     reports, started = _ask(claimed, budget=budget)

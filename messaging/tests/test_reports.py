@@ -205,6 +205,20 @@ def test_a_request_waiting_to_be_sent_comes_first(fake, smsir, api_client_key):
     assert request.report_polls == 0
 
 
+def test_a_late_report_gets_a_short_turn_even_while_sending_is_busy(fake, smsir, api_client_key, settings):
+    settings.SMS_GATEWAY = {**settings.SMS_GATEWAY, "REPORTS_MAX_LAG_SECONDS": 60, "REPORTS_BUSY_BATCH": 1}
+    late = done(api_client_key[0], smsir, "12", report_next_at=timezone.now() - timedelta(seconds=61))
+    also_due = done(api_client_key[0], smsir, "13", report_next_at=timezone.now())
+    make_request(api_client_key[0])  # PENDING and due: sending is busy
+    fake.get(SMSIR_STATUS, payload=smsir_answer(1), repeat=True)
+
+    assert reports_poll() == 1  # the busy turn's batch: the late one first, nothing more
+    late.refresh_from_db()
+    also_due.refresh_from_db()
+    assert (late.delivery_state, also_due.delivery_state) == (Delivery.DELIVERED, Delivery.PENDING)
+    assert reports_poll() == 0  # nothing late any more: sending comes first again
+
+
 def test_a_run_waits_for_a_slow_status_api_at_most_its_budget(fake, smsir, api_client_key, settings):
     settings.SMS_GATEWAY = {**settings.SMS_GATEWAY, "REPORTS_BUDGET_SECONDS": 0.5}
     request = done(api_client_key[0], smsir, "11")
