@@ -4,7 +4,8 @@
 #   bash scripts/test.sh                  # every test this machine can run, one line per test
 #   bash scripts/test.sh path/to/test_x.py -q    # pytest's own arguments, as given
 # Two groups start server programs of their own: the fault-injection suite (-m faults: PostgreSQL's
-# initdb/postgres, redis-server and rabbitmq-server) and the tests marked "servers" (redis-server, nginx, systemd-analyze). Without those
+# initdb/postgres, redis-server and rabbitmq-server) and the tests marked "servers" (redis-server, nginx,
+# systemd-analyze, promtool). Without those
 # programs they are left out, and this says so; .ci/run installs them and runs both groups.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,7 @@ case " $* " in
     [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=("rabbitmq-server")
     command -v nginx >/dev/null || missing+=("nginx")
     command -v systemd-analyze >/dev/null || missing+=("systemd-analyze")
+    command -v promtool >/dev/null || missing+=("promtool (Debian's prometheus)")
     if [ ${#missing[@]} -gt 0 ]; then
       cat >&2 <<MSG
 == NOT RUN on this machine: tests marked "faults" and "servers" need server programs that are missing:

@@ -9,6 +9,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.servers
 RULES = Path(__file__).resolve().parent.parent / "deploy" / "prometheus"
 
 
