@@ -5,7 +5,7 @@
 #   bash scripts/test.sh path/to/test_x.py -q    # pytest's own arguments, as given
 # Two groups start server programs of their own: the fault-injection suite (-m faults: PostgreSQL's
 # initdb/postgres, redis-server and rabbitmq-server) and the tests marked "servers" (redis-server, nginx,
-# systemd-analyze, promtool). Without those
+# systemd-analyze, promtool, chromium). Without those
 # programs they are left out, and this says so; .ci/run installs them and runs both groups.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +31,7 @@ case " $* " in
     command -v nginx >/dev/null || missing+=("nginx")
     command -v systemd-analyze >/dev/null || missing+=("systemd-analyze")
     command -v promtool >/dev/null || missing+=("promtool (Debian's prometheus)")
+    command -v chromium >/dev/null && command -v chromedriver >/dev/null || missing+=("chromium, chromium-driver")
     if [ ${#missing[@]} -gt 0 ]; then
       cat >&2 <<MSG
 == NOT RUN on this machine: tests marked "faults" and "servers" need server programs that are missing:

@@ -24,7 +24,7 @@ from messaging.models import Attempt, Engine, VerifyRequests
 from messaging.tests.factories import make_attempt, make_engine, make_request, make_template
 from tests.processes import ROOT, WebServer
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.servers]
 SCREENSHOT = ROOT / "data" / "provider-health.png"
 PHONES = {"IR-MCI": "+989121234567", "Irancell": "+989351234567", "Rightel": "+989211234567"}
 
