@@ -56,5 +56,11 @@ def test_test_number_list_masks_the_phone_without_the_permission(db: Any) -> Non
     assert b"+989121110000" in whole
 
 
-def test_a_superuser_sees_whole_numbers(admin_client: BrowserClient, verification: Verification) -> None:
+def test_a_superuser_sees_masks_until_given_the_permission(
+    admin_client: BrowserClient, admin_user: Any, verification: Verification
+) -> None:
+    from django.contrib.auth.models import Permission
+
+    assert b"+989121234567" not in admin_client.get(pages(verification)[1]).content
+    admin_user.user_permissions.add(Permission.objects.get(codename="view_full_phone"))
     assert b"+989121234567" in admin_client.get(pages(verification)[1]).content
