@@ -85,7 +85,8 @@ class PhoneField(serializers.CharField):
         if not isinstance(data, str):  # the schema says string; a JSON number would lose a leading 0 or +
             self.fail("invalid_phone")
         if self.max_length is not None and len(data) > self.max_length:  # the validator sees only the E.164
-            self.fail("max_length", max_length=self.max_length)
+            # The one refusal for any spelling we will not read as a number, too long ones included.
+            self.fail("invalid_phone")
         text = super().to_internal_value(data)
         try:
             return normalize_phone(text, allowed_regions=EVERY_REGION)

@@ -10,9 +10,10 @@ import pytest
 import time_machine
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from common.api import PHONE_MAX_LENGTH
 from common.tests.test_phone_spellings import national_numbers, spellings
 from conftest import GatewayAPIClient
 from messaging.api import accept
@@ -70,6 +71,7 @@ def test_two_spellings_on_both_paths_are_one_stored_phone_and_one_set_of_counter
     paths.clear()
     e164 = "+98" + national
     first, second = data.draw(spellings("0" + national)), data.draw(spellings("+98" + national))
+    assume(len(first) <= PHONE_MAX_LENGTH and len(second) <= PHONE_MAX_LENGTH)  # longer: the test below
 
     with limits(phone=["5/600", "10/86400"], prefix=["50/3600"]), time_machine.travel(START, tick=False):
         answers = [send(api, first), send(api, second, drf=True)]
@@ -80,6 +82,18 @@ def test_two_spellings_on_both_paths_are_one_stored_phone_and_one_set_of_counter
         assert {row.phone for row in stored} == {answer.json()["phone"] for answer in answers} == {e164}
         assert counts("phone", e164) == [2, 2]
         assert counts("prefix", number_prefix(e164)) == [2]
+
+
+def test_a_spelling_longer_than_the_api_takes_is_an_invalid_phone_on_both_paths(
+    api: GatewayAPIClient, template: Any
+) -> None:
+    spelled = "\u200f\u200e\u200f".join("09121234567")  # a number, with bidi marks between its digits
+    assert len(spelled) > PHONE_MAX_LENGTH
+
+    for answer in (send(api, spelled), send(api, spelled, drf=True)):
+        assert answer.status_code == 400
+        assert answer.json()["error"]["fields"]["phone"][0]["code"] == "invalid_phone"
+    assert not VerifyRequests.objects.exists()
 
 
 def test_a_number_spelled_four_ways_is_limited_as_one_number(api: GatewayAPIClient, template: Any, clock: Any) -> None:
