@@ -104,9 +104,13 @@ def frozen_redis(tmp_path: Any) -> Iterator[str]:
 
 
 @pytest.mark.servers
-def test_readyz_answers_503_within_a_second_when_redis_is_frozen(frozen_redis: str) -> None:
+def test_readyz_answers_503_within_a_second_when_redis_is_frozen(
+    frozen_redis: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from smsproject.celery import app
 
+    # Celery reads CELERY_BROKER_URL from the environment before its own setting: both must name the frozen one.
+    monkeypatch.setenv("CELERY_BROKER_URL", frozen_redis)
     heartbeat_record(role=WORKER)
     heartbeat_record(role=BEAT)
     caches = {
