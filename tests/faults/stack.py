@@ -471,11 +471,14 @@ class Stack:
         http("GET", f"{self.api_url}/sendsms/", None, {}, timeout=60)
         return service
 
-    def worker(self, level: str = "INFO") -> Service:
+    def worker(self, level: str = "INFO", concurrency: int | None = None) -> Service:
         """A Celery worker started as the README starts one (``celery -A smsproject worker -l INFO``): the
-        shipped pool and concurrency (prefork, one child). Only a node name is added, so two workers differ."""
+        shipped pool and concurrency (prefork, one child). Only a node name is added, so two workers differ.
+        ``concurrency`` departs from the shipped one; a test that passes it says why."""
         name = f"faults-{uuid.uuid4().hex[:8]}@%h"
         args = ["-m", "celery", "-A", "smsproject", "worker", "-l", level, "-n", name]
+        if concurrency is not None:
+            args.append(f"--concurrency={concurrency}")
         return self._service("worker", args, ready="ready.")
 
     def beat(self) -> Service:

@@ -33,7 +33,7 @@ def test_rabbitmq_stopped_and_restarted_under_load_ends_every_202_and_sends_none
     stack = make_stack(broker="rabbitmq")
     assert stack.rabbitmq is not None
     stack.api()
-    worker = stack.worker(concurrency=4)
+    worker = stack.worker()  # as the README starts one: prefork, one pool process
     stack.beat()
     stack.sim.fault("all", "latency", latency_ms=300)  # calls in flight, and tasks running, when the broker goes
 
