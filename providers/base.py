@@ -3,7 +3,8 @@
 A vendor module subclasses ``ProviderAdapter`` and fills in pairs of hooks: ``build_request`` and
 ``parse_response`` for a send, ``build_status_request`` and ``parse_status_response`` for delivery reports,
 ``build_credit_request`` and ``parse_credit_response`` for the account's credit. It never overrides ``send``,
-``fetch_status`` or ``fetch_credit``: if a vendor seems to need that, a hook is missing here.
+``fetch_status`` or ``fetch_credit``: if a vendor seems to need that, a hook is missing here. A vendor that can
+also read a code out in a phone call lists ``CALL`` in ``channels`` and reads ``Message.channel`` when building.
 Nothing in this package imports Django, so the simulator and these adapters run in any process.
 """
 
@@ -40,6 +41,10 @@ _MIN_REDACTED_LENGTH = 3
 _PHONE_TAIL = 9
 _RESET_ERRNOS = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})
 
+# How a message reaches the phone: a text, or a phone call that reads the code out.
+SMS = "sms"
+CALL = "call"
+
 
 class Outcome(enum.Enum):
     SENT = "sent"
@@ -62,6 +67,7 @@ class Message:
     phone: str  # E.164, "+989121234567"
     template_code: str  # the template's id or name inside the provider
     params: dict[str, str]  # vendor parameter name -> value, already mapped by the caller
+    channel: str = SMS  # SMS or CALL
 
 
 @dataclass(frozen=True)
@@ -83,20 +89,24 @@ class SendResult:
     latency_ms: int = 0
     timed_out: bool = False  # the read timed out after sending: the provider may have accepted it
     problem: AccountProblem | None = None  # the account needs an operator (credit, key, template)
+    channel_refused: bool = False  # the vendor refused the message's channel, not the message: SMS may carry it
 
 
 class ProviderAdapter(abc.ABC):
     """Base of every vendor adapter.
 
-    A subclass sets ``kind`` (the registry key stored on engines) and ``label`` (shown in the admin), and
-    implements ``build_request`` and ``parse_response``. The constructor rejects an unusable configuration
-    with ``ProviderConfigurationError``; after that, ``send`` never raises for a vendor or network failure.
+    A subclass sets ``kind`` (the registry key stored on engines) and ``label`` (shown in the admin), widens
+    ``channels`` when its vendor carries more than SMS, and implements ``build_request`` and ``parse_response``.
+    The constructor rejects an unusable configuration with ``ProviderConfigurationError``; after that, ``send``
+    never raises for a vendor or network failure.
     """
 
     kind: ClassVar[str]
     label: ClassVar[str]
     # How many message ids one status call may ask about (the vendor's documented limit).
     status_batch_size: ClassVar[int] = 1
+    # The channels ``build_request`` can put a message on; ``send`` refuses any other without a request.
+    channels: ClassVar[frozenset[str]] = frozenset({SMS})
 
     def __init__(self, config: EngineConfig) -> None:
         api_url = config.api_url.strip().rstrip("/")
@@ -123,6 +133,8 @@ class ProviderAdapter(abc.ABC):
     @abc.abstractmethod
     def build_request(self, message: Message) -> HttpRequest:
         """Return the vendor's HTTP request for ``message``; ``self.api_url`` has no trailing slash.
+
+        ``message.channel`` is one of ``channels``: ``send`` never passes another.
 
         Raise ``TryNextProvider`` or ``RecipientRejected`` for a message this vendor cannot send.
         """
@@ -164,6 +176,8 @@ class ProviderAdapter(abc.ABC):
         """
         started = time.monotonic()
         try:
+            if message.channel not in self.channels:
+                raise TryNextProvider("unsupported_channel", f"{self.label} does not carry {message.channel} messages")
             request = self.build_request(message)
             status, body = await self._exchange(session, request)
             message_id = self.parse_response(status, body)
@@ -176,6 +190,7 @@ class ProviderAdapter(abc.ABC):
                 latency_ms=_elapsed_ms(started),
                 timed_out=isinstance(exc, TryNextProvider) and exc.timed_out,
                 problem=exc.problem,
+                channel_refused=isinstance(exc, TryNextProvider) and exc.channel_refused,
             )
         return SendResult(
             outcome=Outcome.SENT, message_id=message_id, http_status=status, latency_ms=_elapsed_ms(started)
@@ -282,11 +297,13 @@ def integer(value: object) -> int | None:
 
 @dataclass(frozen=True)
 class ErrorCodes:
-    """A vendor's error classification: the codes that condemn the number, and those that need an operator."""
+    """A vendor's error classification: the codes that condemn the number, those that need an operator, and
+    those that refuse the message's channel (another channel may still carry it)."""
 
     recipient: frozenset[int] = frozenset()
     credit: frozenset[int] = frozenset()
     configuration: frozenset[int] = frozenset()  # the key or the template was refused
+    channel: frozenset[int] = frozenset()  # this channel cannot carry this message (a call cannot read it out)
 
     def problem(self, code: int, http_status: int) -> AccountProblem | None:
         if code in self.credit:
@@ -298,10 +315,16 @@ class ErrorCodes:
 
 def vendor_error(code: int, message: str, *, http_status: int, codes: ErrorCodes) -> ProviderError:
     """The exception for a vendor's error code: ``RecipientRejected`` for the codes that condemn the number,
-    else ``TryNextProvider``, carrying what the code says about the account."""
+    else ``TryNextProvider``, carrying what the code says about the account and the channel."""
     if code in codes.recipient:
         return RecipientRejected(str(code), message, http_status=http_status)
-    return TryNextProvider(str(code), message, http_status=http_status, problem=codes.problem(code, http_status))
+    return TryNextProvider(
+        str(code),
+        message,
+        http_status=http_status,
+        problem=codes.problem(code, http_status),
+        channel_refused=code in codes.channel,
+    )
 
 
 def message_id_text(value: object, status: int) -> str:

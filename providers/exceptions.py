@@ -42,7 +42,9 @@ class TryNextProvider(ProviderError):
     """This provider failed (timeout, 5xx, garbage, throttled, out of credit, key or template rejected).
 
     Another provider may succeed. ``timed_out`` is True when the answer never came after the request was
-    sent: this provider may still deliver it, so a retry elsewhere risks a duplicate SMS.
+    sent: this provider may still deliver it, so a retry elsewhere risks a duplicate SMS. ``channel_refused``
+    is True when the vendor said the message's channel cannot carry it (a call that cannot read the code
+    out): the same message may still go by SMS.
     """
 
     def __init__(
@@ -53,9 +55,11 @@ class TryNextProvider(ProviderError):
         http_status: int | None = None,
         timed_out: bool = False,
         problem: AccountProblem | None = None,
+        channel_refused: bool = False,
     ) -> None:
         super().__init__(code, message, http_status=http_status, problem=problem)
         self.timed_out = timed_out
+        self.channel_refused = channel_refused
 
 
 class RecipientRejected(ProviderError):

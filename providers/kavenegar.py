@@ -4,6 +4,9 @@ Wire format, from kavenegar.com/rest.html and the official clients (kavenegar-py
 key is a path segment, ``POST /v1/{key}/verify/lookup.json`` with form fields ``receptor``, ``template``,
 ``token``... Every answer is ``{"return": {"status": <code>, "message": "..."}, "entries": ...}``; 200 is
 success with the message in ``entries[0]``, and on errors the HTTP status equals the code.
+The lookup's ``type`` field is ``sms`` (the default, so never sent) or ``call``: the code is read out in a
+phone call. A call reads a single numeric token; one that cannot read the code out is refused with 428,
+and the same message may then go by SMS.
 Reports: ``/v1/{key}/sms/status.json`` with ``messageid`` (up to 500 ids, comma separated), ``entries`` a list
 of ``{"messageid", "status", "statustext"}``. Credit: ``GET /v1/{key}/account/info.json``,
 ``entries.remaincredit``.
@@ -17,6 +20,8 @@ from typing import Any
 from urllib.parse import quote
 
 from providers.base import (
+    CALL,
+    SMS,
     ErrorCodes,
     HttpRequest,
     Message,
@@ -36,6 +41,7 @@ ERROR_CODES = ErrorCodes(
     recipient=frozenset({411}),
     credit=frozenset({418}),  # "your credit is not enough"
     configuration=frozenset({403, 424}),  # the API key is invalid; the template was not found
+    channel=frozenset({428}),  # "the code cannot be sent by a phone call"
 )
 # entries[].status, as sms/status.json documents it.
 DELIVERY_STATES: DeliveryTable = {
@@ -56,18 +62,24 @@ class KavenegarAdapter(ProviderAdapter):
     kind = "kavenegar"
     label = "Kavenegar"
     status_batch_size = 500
+    channels = frozenset({SMS, CALL})
 
     def _url(self, method: str) -> str:
         # The key is a path segment: quoting keeps a stray "/" or "?" in a pasted key from changing the URL.
         return f"{self.api_url}/v1/{quote(self.config.token, safe='')}/{method}"
 
     def build_request(self, message: Message) -> HttpRequest:
+        # token, token2, token3, token10, token20: only those the caller mapped.
+        form = {"receptor": iranian_mobile(message.phone), "template": message.template_code, **message.params}
+        # ``type`` follows the channel alone, so no token mapping can turn a text into a call.
+        form.pop("type", None)
+        if message.channel == CALL:
+            form["type"] = CALL
         return HttpRequest(
             method="POST",
             url=self._url("verify/lookup.json"),
             headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
-            # token, token2, token3, token10, token20 and type: only those the caller mapped.
-            form={"receptor": iranian_mobile(message.phone), "template": message.template_code, **message.params},
+            form=form,
         )
 
     def parse_response(self, status: int, body: bytes) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from providers.simulator.sandbox import DEFAULT_BALANCE, DeliveryRule, Fate
+from providers.simulator.sandbox import CALL, CHANNELS, DEFAULT_BALANCE, SMS, DeliveryRule, Fate
 from providers.simulator.state import ENDPOINTS, MODES, STATE, Fault, SimulatorState
 from providers.simulator.wire import VENDORS, dumps
 
@@ -79,6 +79,7 @@ async def stats(request: web.Request) -> web.Response:
         providers[name] = {
             "requests": len(records),
             "sent": sum(1 for record in records if record["message_id"] is not None),
+            "calls": sum(1 for record in records if record["channel"] == CALL and record["message_id"] is not None),
             "statuses": dict(statuses),
             "status_calls": account.status_calls,
             "status_ids": account.status_ids,
@@ -178,22 +179,34 @@ async def templates(request: web.Request) -> web.Response:
 
 
 async def delivery(request: web.Request) -> web.Response:
-    """POST ``{"provider", "prefix": "0935", "delay_ms", "undelivered_share", "fail_as"}`` sets a delivery rule."""
+    """POST ``{"provider", "prefix": "0935", "delay_ms", "undelivered_share", "fail_as", "channel", "callable"}``
+    sets a delivery rule: for texts, or with ``"channel": "call"`` for calls (``"callable": false`` refuses them).
+
+    Answers with each vendor's text rules, plus under ``"call"`` the call rules of the vendors that make calls.
+    """
     state = request.app[STATE]
     if request.method == "POST":
         options = await _options(request)
         targets = _targets(options)
-        prefix, rule = _parse_rule(options)
-        for name in targets:
-            state.accounts[name].set_rule(prefix, rule)
-    return web.json_response({name: state.accounts[name].rules() for name in VENDORS})
+        channel = options.get("channel", SMS)
+        if channel not in CHANNELS:
+            raise web.HTTPBadRequest(text=f"channel must be one of {list(CHANNELS)}")
+        prefix, rule = _parse_rule(options, channel)
+        carriers = [name for name in targets if channel in VENDORS[name].channels]
+        if not carriers:
+            raise web.HTTPBadRequest(text=f"{options['provider']} does not carry {channel} messages")
+        for name in carriers:
+            state.accounts[name].set_rule(prefix, rule, channel=channel)
+    call_rules = {name: state.accounts[name].rules(CALL) for name, vendor in VENDORS.items() if CALL in vendor.channels}
+    return web.json_response({**{name: state.accounts[name].rules(SMS) for name in VENDORS}, CALL: call_rules})
 
 
-def _parse_rule(options: dict[str, Any]) -> tuple[str, DeliveryRule]:
+def _parse_rule(options: dict[str, Any], channel: str) -> tuple[str, DeliveryRule]:
     prefix = options.get("prefix", "")
     delay_ms = options.get("delay_ms", 0)
     share = options.get("undelivered_share", 0)
     fail_as = options.get("fail_as", Fate.UNDELIVERED.value)
+    takes_calls = options.get("callable", True)
     match = _PREFIX.fullmatch(prefix) if isinstance(prefix, str) else None
     if match is None:
         raise web.HTTPBadRequest(text="prefix must be digits, like 0935 or +98935")
@@ -204,8 +217,13 @@ def _parse_rule(options: dict[str, Any]) -> tuple[str, DeliveryRule]:
     fates = {fate.value: fate for fate in Fate if fate is not Fate.DELIVERED}
     if fail_as not in fates:
         raise web.HTTPBadRequest(text=f"fail_as must be one of {sorted(fates)}")
+    if "callable" in options and channel != CALL:
+        raise web.HTTPBadRequest(text='callable belongs to call rules: add "channel": "call"')
+    if not isinstance(takes_calls, bool):
+        raise web.HTTPBadRequest(text="callable must be true or false")
     national = "0" + match[1] if prefix else ""
-    return national, DeliveryRule(delay_ms=delay_ms, undelivered_share=float(share), fail_as=fates[fail_as])
+    rule = DeliveryRule(delay_ms=delay_ms, undelivered_share=float(share), fail_as=fates[fail_as], callable=takes_calls)
+    return national, rule
 
 
 def add_routes(app: web.Application) -> None:

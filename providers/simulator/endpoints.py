@@ -1,7 +1,8 @@
 """The vendors' own endpoints: send, delivery status and credit, for SMS.IR and for Kavenegar.
 
 Checks run in the order the vendors apply them: the key first (SMS.IR 401/10, Kavenegar 403), then any
-injected fault, then the request's own shape, the template, and the key's credit.
+injected fault, then the request's own shape, whether the number takes calls (for a call), the template, and
+the key's credit.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from providers.simulator import wire
+from providers.simulator.sandbox import CALL
 from providers.simulator.state import NAMED_ERROR_MODES, STATE, Fault
 from providers.simulator.wire import KAVENEGAR, SMSIR, Answer, Received, Vendor
 
@@ -63,6 +65,7 @@ async def _send(request: web.Request, vendor: Vendor, received: Received) -> web
         "mobile": "+98" + received.national[1:] if received.national else received.receptor,
         "params": received.params,
         "template": received.template,
+        "channel": received.channel,
         "received_at": time.time(),
         "status_returned": None,
         "message_id": None,
@@ -86,6 +89,8 @@ def _accept(vendor: Vendor, received: Received, record: dict[str, Any], app: web
     state = app[STATE]
     account = state.accounts[vendor.name]
     code = received.problem
+    if code is None and received.channel == CALL and not account.takes_calls_to(received.national):
+        code = vendor.codes["not_callable"]
     if code is None and received.template not in account.templates:
         code = vendor.codes["template_not_found"]
     if code is None and not account.charge(received.key, vendor.cost):
@@ -97,6 +102,7 @@ def _accept(vendor: Vendor, received: Received, record: dict[str, Any], app: web
         message_id,
         key=received.key,
         receptor=received.national,
+        channel=received.channel,
         text=wire.message_text(received),
         cost=vendor.cost,
         now=time.time(),

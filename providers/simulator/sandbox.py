@@ -1,9 +1,10 @@
 """What a simulated vendor account holds: its API keys and their credit, its templates, and its sent messages.
 
 Each sent message is given its fate when it is accepted: after the delivery rule's delay it is delivered, or,
-for the rule's share of messages, left undelivered (or failed, or blocked). Rules are set per vendor and per
-number prefix, the longest matching prefix wins. Every lookup here is a dict access: the simulator serves
-thousands of sends a second and must not slow down as messages pile up.
+for the rule's share of messages, left undelivered (or failed, or blocked). Rules are set per vendor, per
+channel (texts and calls follow separate rules) and per number prefix, the longest matching prefix wins; a call
+rule may also refuse calls to its numbers. Every lookup here is a dict access: the simulator serves thousands
+of sends a second and must not slow down as messages pile up.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ from dataclasses import asdict, dataclass, field
 
 # Large enough that no test or benchmark runs out unless it sets a balance.
 DEFAULT_BALANCE = 10**12
+# How a message reaches the phone, in the words of Kavenegar's lookup ``type`` field.
+SMS = "sms"
+CALL = "call"
+CHANNELS = (SMS, CALL)
 
 
 class Fate(enum.Enum):
@@ -29,9 +34,13 @@ class DeliveryRule:
     delay_ms: int = 0  # from acceptance to the final state
     undelivered_share: float = 0.0  # 0..1 of the messages under this rule end as ``fail_as``
     fail_as: Fate = Fate.UNDELIVERED
+    callable: bool = True  # calls only: False refuses every call to these numbers
 
-    def as_json(self) -> dict[str, object]:
-        return {**asdict(self), "fail_as": self.fail_as.value}
+    def as_json(self, channel: str) -> dict[str, object]:
+        shown = {**asdict(self), "fail_as": self.fail_as.value}
+        if channel != CALL:
+            del shown["callable"]  # a text cannot be refused that way, so its rule does not show it
+        return shown
 
 
 @dataclass
@@ -62,6 +71,29 @@ class SentMessage:
         return self.fate if now >= self.final_at else None
 
 
+class _RuleBook:
+    """One channel's delivery rules, by number prefix."""
+
+    def __init__(self) -> None:
+        self._counters = {"": _RuleCounter(DeliveryRule())}
+        self._prefix_lengths = [0]
+
+    def set(self, prefix: str, rule: DeliveryRule) -> None:
+        self._counters[prefix] = _RuleCounter(rule)
+        self._prefix_lengths = sorted({len(known) for known in self._counters}, reverse=True)
+
+    def as_json(self, channel: str) -> dict[str, dict[str, object]]:
+        return {prefix: counter.rule.as_json(channel) for prefix, counter in sorted(self._counters.items())}
+
+    def counter_for(self, receptor: str) -> _RuleCounter:
+        # A handful of prefix lengths, not a scan of the rules: the longest configured prefix wins.
+        for length in self._prefix_lengths:
+            counter = self._counters.get(receptor[:length])
+            if counter is not None:
+                return counter
+        return self._counters[""]
+
+
 @dataclass
 class Account:
     """One vendor's side of the sandbox."""
@@ -72,15 +104,17 @@ class Account:
     status_calls: int = 0
     status_ids: int = 0
     credit_calls: int = 0
-    _rules: dict[str, _RuleCounter] = field(init=False, default_factory=lambda: {"": _RuleCounter(DeliveryRule())})
-    _prefix_lengths: list[int] = field(init=False, default_factory=lambda: [0])
+    # With no rule of its own, every text and every call is delivered at once.
+    _books: dict[str, _RuleBook] = field(init=False, default_factory=lambda: {name: _RuleBook() for name in CHANNELS})
 
-    def set_rule(self, prefix: str, rule: DeliveryRule) -> None:
-        self._rules[prefix] = _RuleCounter(rule)
-        self._prefix_lengths = sorted({len(known) for known in self._rules}, reverse=True)
+    def set_rule(self, prefix: str, rule: DeliveryRule, *, channel: str) -> None:
+        self._books[channel].set(prefix, rule)
 
-    def rules(self) -> dict[str, dict[str, object]]:
-        return {prefix: counter.rule.as_json() for prefix, counter in sorted(self._rules.items())}
+    def rules(self, channel: str) -> dict[str, dict[str, object]]:
+        return self._books[channel].as_json(channel)
+
+    def takes_calls_to(self, receptor: str) -> bool:
+        return self._books[CALL].counter_for(receptor).rule.callable
 
     def charge(self, key: str, cost: int) -> bool:
         """Spend ``cost`` of the key's credit; False (nothing spent) when it has less than that."""
@@ -90,8 +124,10 @@ class Account:
         self.balances[key] = balance - cost
         return True
 
-    def accept(self, message_id: int, *, key: str, receptor: str, text: str, cost: int, now: float) -> SentMessage:
-        counter = self._counter_for(receptor)
+    def accept(
+        self, message_id: int, *, key: str, receptor: str, channel: str, text: str, cost: int, now: float
+    ) -> SentMessage:
+        counter = self._books[channel].counter_for(receptor)
         message = SentMessage(
             key=key,
             receptor=receptor,
@@ -107,14 +143,6 @@ class Account:
     def message_of(self, key: str, message_id: int) -> SentMessage | None:
         message = self.messages.get(message_id)
         return message if message is not None and message.key == key else None
-
-    def _counter_for(self, receptor: str) -> _RuleCounter:
-        # A handful of prefix lengths, not a scan of the rules: the longest configured prefix wins.
-        for length in self._prefix_lengths:
-            counter = self._rules.get(receptor[:length])
-            if counter is not None:
-                return counter
-        return self._rules[""]
 
 
 def new_account(keys: Iterable[str], templates: Iterable[str]) -> Account:

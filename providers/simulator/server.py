@@ -10,8 +10,10 @@ It speaks both vendors' wire formats under ``/smsir`` and ``/kavenegar`` (engine
 
 Like the real APIs it refuses a wrong key (401 status 10 / 403), an unknown template (113 / 424), a
 malformed number (104 / 411), an SMS.IR parameter over 25 characters (114), a Kavenegar token with spaces
-(431) or a missing parameter (400), and a key out of credit (102 / 418). Each accepted message is delivered,
-or left undelivered, after a delay set per vendor and number prefix, and the status endpoints report it.
+(431) or a missing parameter (400), and a key out of credit (102 / 418). Kavenegar's lookup also takes
+``type=call``, the code read out in a phone call: refused with 428 unless ``token`` is 1 to 10 digits and the
+only token, or when the number's prefix is set not to take calls. Each accepted message is delivered, or left
+undelivered, after a delay set per vendor, channel and number prefix, and the status endpoints report it.
 
 Tests drive it through the JSON control API under ``/_sim/`` (``providers/simulator/control.py``;
 ``docs/ADDING_PROVIDERS.md`` has the table). Everything is kept in memory and handlers do no disk IO: load

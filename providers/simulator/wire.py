@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from providers.simulator.sandbox import Fate, SentMessage
+from providers.simulator.sandbox import CALL, CHANNELS, SMS, Fate, SentMessage
 
 SMSIR_ERRORS: dict[int, str] = {
     0: "مشکلی در سامانه رخ داده است، لطفا با پشتیبانی در تماس باشید",
@@ -109,6 +109,9 @@ _KAVENEGAR_RECEPTOR = re.compile(r"09\d{9}")
 _KAVENEGAR_REQUIRED = ("receptor", "template", "token")
 # Kavenegar's lookup tokens: token, token2 and token3 take no spaces, token10 up to 5, token20 up to 8.
 _KAVENEGAR_TOKEN_SPACES = {"token": 0, "token2": 0, "token3": 0, "token10": 5, "token20": 8}
+# A call reads out one token, and only digits: ``token`` of 1 to 10 ASCII digits, no other token given.
+_KAVENEGAR_CALL_TOKEN = re.compile(r"[0-9]{1,10}")
+_KAVENEGAR_NOT_CALLABLE = 428
 _YEAR_SECONDS = 365 * 24 * 3600
 dumps = partial(json.dumps, ensure_ascii=False)  # the vendors send Persian as UTF-8, not \u escapes
 
@@ -124,6 +127,7 @@ class Received:
     params: dict[str, str]
     key: str
     problem: int | None  # the vendor's error code for a malformed request, found before any account check
+    channel: str = SMS  # SMS or CALL; as sent when the vendor refused it as malformed
 
 
 @dataclass(frozen=True)
@@ -195,9 +199,10 @@ def kavenegar_received(fields: Mapping[str, str], key: str) -> Received:
     form = dict(fields)
     receptor = form.get("receptor", "")
     national = receptor if _KAVENEGAR_RECEPTOR.fullmatch(receptor) else ""
-    params = {name: value for name, value in form.items() if name not in ("receptor", "template")}
+    channel = form.get("type", SMS)
+    params = {name: value for name, value in form.items() if name not in ("receptor", "template", "type")}
     problem = None
-    if any(name not in form for name in _KAVENEGAR_REQUIRED):
+    if any(name not in form for name in _KAVENEGAR_REQUIRED) or channel not in CHANNELS:
         problem = 400
     elif any(not form[name].strip() for name in _KAVENEGAR_REQUIRED):
         problem = 406
@@ -205,7 +210,9 @@ def kavenegar_received(fields: Mapping[str, str], key: str) -> Received:
         problem = 411
     elif any(_bad_token(name, value) for name, value in params.items()):
         problem = 431
-    return Received(form, receptor, national, form.get("template", ""), params, key, problem)
+    elif channel == CALL and not _readable_in_a_call(params):
+        problem = _KAVENEGAR_NOT_CALLABLE
+    return Received(form, receptor, national, form.get("template", ""), params, key, problem, channel)
 
 
 def _bad_token(name: str, value: str) -> bool:
@@ -213,6 +220,11 @@ def _bad_token(name: str, value: str) -> bool:
     if spaces is None:
         return False
     return value.count(" ") > spaces or any(char.isspace() and char != " " for char in value)
+
+
+def _readable_in_a_call(params: Mapping[str, str]) -> bool:
+    others = (value for name, value in params.items() if name != "token" and name in _KAVENEGAR_TOKEN_SPACES)
+    return _KAVENEGAR_CALL_TOKEN.fullmatch(params["token"]) is not None and not any(others)
 
 
 def kavenegar_success(message_id: int, message: SentMessage) -> Answer:
@@ -261,9 +273,11 @@ class Vendor:
     name: str
     success: Callable[[int, SentMessage], Answer]
     error: Callable[[int], Answer]
-    # The vendor's code for each named fault mode, and for a wrong key.
+    # The vendor's code for each named fault mode, for a wrong key, and (if it makes calls) for a number it
+    # is told it cannot call.
     codes: dict[str, int]
-    cost: int  # what one message costs, in the unit the vendor's credit is counted in
+    cost: int  # what one message costs, in the unit the vendor's credit is counted in; a call costs the same
+    channels: frozenset[str] = frozenset({SMS})
 
 
 SMSIR = Vendor(
@@ -277,7 +291,15 @@ KAVENEGAR = Vendor(
     "kavenegar",
     kavenegar_success,
     kavenegar_error,
-    {"credit": 418, "rate_limit": 451, "bad_key": 403, "invalid_number": 411, "template_not_found": 424},
+    {
+        "credit": 418,
+        "rate_limit": 451,
+        "bad_key": 403,
+        "invalid_number": 411,
+        "template_not_found": 424,
+        "not_callable": _KAVENEGAR_NOT_CALLABLE,
+    },
     cost=120,
+    channels=frozenset(CHANNELS),
 )
 VENDORS: dict[str, Vendor] = {vendor.name: vendor for vendor in (SMSIR, KAVENEGAR)}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from providers.base import EngineConfig, Message
+from providers.base import CALL, SMS, EngineConfig, Message
 from providers.exceptions import RecipientRejected, TryNextProvider
 from providers.kavenegar import KavenegarAdapter
 from providers.tests.payloads import error_codes, load
@@ -26,12 +26,30 @@ def test_build_request_puts_the_key_in_the_path_and_the_fields_in_a_form() -> No
     assert request.json is None
 
 
-def test_build_request_sends_every_documented_field_only_when_given() -> None:
-    params = {"token": "1", "token2": "2", "token3": "3", "token10": "a b", "token20": "c d", "type": "call"}
+def test_build_request_sends_every_documented_token_only_when_given() -> None:
+    params = {"token": "1", "token2": "2", "token3": "3", "token10": "a b", "token20": "c d"}
 
     request = ADAPTER.build_request(Message("+989121234567", "verify", params))
 
     assert request.form == {"receptor": "09121234567", "template": "verify", **params}
+
+
+def test_a_call_message_asks_for_the_code_to_be_read_out_with_type_call() -> None:
+    request = ADAPTER.build_request(Message("+989121234567", "verify", {"token": "4839"}, channel=CALL))
+
+    assert request.form == {"receptor": "09121234567", "template": "verify", "token": "4839", "type": "call"}
+
+
+def test_an_sms_message_sends_no_type_even_when_a_token_is_mapped_to_it() -> None:
+    message = Message("+989121234567", "verify", {"token": "4839", "type": "call"}, channel=SMS)
+
+    request = ADAPTER.build_request(message)
+
+    assert request.form == {"receptor": "09121234567", "template": "verify", "token": "4839"}
+
+
+def test_kavenegar_carries_texts_and_calls() -> None:
+    assert KavenegarAdapter.channels == frozenset({SMS, CALL})
 
 
 def test_build_request_quotes_a_key_that_would_change_the_url() -> None:
@@ -60,6 +78,14 @@ def test_every_other_documented_code_tries_the_next_provider(code: int) -> None:
 
     assert (caught.value.code, caught.value.http_status, caught.value.timed_out) == (str(code), code, False)
     assert caught.value.message
+    assert caught.value.channel_refused is (code == 428)
+
+
+def test_error_428_a_call_that_cannot_read_the_code_refuses_the_channel_not_the_account() -> None:
+    with pytest.raises(TryNextProvider) as caught:
+        parse("error_428")
+
+    assert (caught.value.code, caught.value.channel_refused, caught.value.problem) == ("428", True, None)
 
 
 @pytest.mark.parametrize(

@@ -75,6 +75,23 @@ def test_kavenegar_sdk_sends_and_reads_status_and_credit(sandbox: Any) -> None:
     assert account["remaincredit"] > 0
 
 
+def test_kavenegar_sdk_asks_for_a_call_and_gets_the_vendors_error_when_it_cannot_be_made(sandbox: Any) -> None:
+    def scenario(address: str) -> tuple[Any, Any, str]:
+        api = kavenegar(address)
+        lookup = {"receptor": "09121234567", "template": "verify", "token": "483920", "type": "call"}
+        called = api.verify_lookup(lookup)
+        status = api.sms_status({"messageid": str(called[0]["messageid"])})
+        with pytest.raises(APIException) as raised:
+            api.verify_lookup({**lookup, "token2": "5"})
+        return called, status, str(raised.value)
+
+    called, status, refused = sandbox(scenario)
+
+    assert (called[0]["receptor"], called[0]["status"]) == ("09121234567", 5)
+    assert status == [{"messageid": called[0]["messageid"], "status": 10, "statustext": "رسیده به گیرنده"}]
+    assert "APIException[428]" in refused
+
+
 def test_kavenegar_sdk_gets_the_vendors_error_for_a_wrong_key(sandbox: Any) -> None:
     def scenario(address: str) -> str:
         api = kavenegar(address, "not-a-key")

@@ -31,6 +31,7 @@ def test_stats_count_requests_per_provider_and_per_mobile() -> None:
     assert stats["providers"]["smsir"] == {
         "requests": 2,
         "sent": 2,
+        "calls": 0,
         "statuses": {"200": 2},
         "status_calls": 0,
         "status_ids": 0,

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import asyncio
+from typing import Any, NoReturn, cast
+
+import aiohttp
 import pytest
 
-from providers.base import EngineConfig, Message
+from providers.base import CALL, EngineConfig, Message, Outcome, SendResult
 from providers.exceptions import RecipientRejected, TryNextProvider
 from providers.smsir import SmsIrAdapter
 from providers.tests.payloads import error_codes, load
@@ -46,6 +50,27 @@ def test_build_request_refuses_a_non_iranian_number_so_another_provider_can_try(
         ADAPTER.build_request(Message("+4915112345678", "1", {"CODE": "1"}))
 
     assert caught.value.code == "unsupported_number"
+
+
+class _NoNetwork:
+    """A session that fails the test if the adapter makes any request."""
+
+    def request(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AssertionError("no request was expected")
+
+
+def test_a_call_message_is_refused_as_an_unsupported_channel_without_a_request() -> None:
+    message = Message("+989121234567", "100200", {"CODE": "4839"}, channel=CALL)
+
+    result = asyncio.run(ADAPTER.send(cast(aiohttp.ClientSession, _NoNetwork()), message))
+
+    assert result == SendResult(
+        Outcome.TRY_NEXT,
+        error_code="unsupported_channel",
+        error_message="SMS.IR does not carry call messages",
+        latency_ms=result.latency_ms,
+    )
+    assert result.channel_refused is False
 
 
 def test_success_returns_the_message_id() -> None:
