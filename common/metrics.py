@@ -39,6 +39,12 @@ DELIVERY_REPORTS = Counter(
     "Final delivery states of sent messages by engine: delivered, undelivered, blocked, failed, unknown.",
     ["engine", "state"],
 )
+ROUTES = Counter(
+    f"{PREFIX}_routing_first_tries",
+    "Sends by the engine chosen to try first, the template's policy and why (priority, weighted, best, "
+    "exploration, learning, rescue, call).",
+    ["engine", "policy", "choice"],
+)
 CONFIGURATION_ERRORS = Counter(
     f"{PREFIX}_configuration_errors",
     "Engines found misconfigured (wrong key, unknown template...).",
@@ -83,3 +89,8 @@ def count_configuration_error(engine: str, code: str) -> None:
 def count_delivery_report(engine: str, state: str) -> None:
     if enabled():
         DELIVERY_REPORTS.labels(engine, state).inc()
+
+
+def count_route(engine: str, policy: str, choice: str) -> None:
+    if enabled():
+        ROUTES.labels(engine, policy, choice).inc()

@@ -95,7 +95,8 @@ class TemplatesEngineInline(admin.TabularInline):  # type: ignore[type-arg]
 
 @admin.register(Templates)
 class TemplatesAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["template_id", "name", "token_names", "code_length"]
+    list_display = ["template_id", "name", "token_names", "code_length", "routing", "rescue", "voice_rescue"]
+    list_filter = ["routing", "rescue"]
     search_fields = ["name", "template_id"]
     inlines = [TemplatesEngineInline]
 
@@ -112,6 +113,8 @@ class AttemptInline(admin.TabularInline):  # type: ignore[type-arg]
         "error_message",
         "http_status",
         "latency_ms",
+        "channel",
+        "reason",
         "created_at",
     )
 
@@ -226,8 +229,8 @@ class AttemptAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Every provider call, read-only. The phone is shown masked, from the request it belongs to."""
 
     list_display = ["id", "request_link", "masked_phone", "engine", "round", "outcome", "error_code", "http_status"]
-    list_display += ["latency_ms", "created_at"]
-    list_filter = ["engine", "outcome", ("error_code", admin.AllValuesFieldListFilter), "created_at"]
+    list_display += ["latency_ms", "channel", "reason", "created_at"]
+    list_filter = ["engine", "outcome", "channel", ("error_code", admin.AllValuesFieldListFilter), "created_at"]
     date_hierarchy = "created_at"
     list_select_related = ["engine", "request"]
     search_fields = ["=request__id"]
@@ -243,6 +246,8 @@ class AttemptAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "masked_error_message",
         "http_status",
         "latency_ms",
+        "channel",
+        "reason",
         "created_at",
     )
 

@@ -74,11 +74,29 @@ class Engine(models.Model):
 class Templates(models.Model):
     """A message template as clients know it, with the ordered token names it needs."""
 
+    class Routing(models.TextChoices):
+        """How the first engine of a send is chosen (messaging.services.routing); failover follows."""
+
+        PRIORITY = "priority", "Priority: engines in their priority order"
+        WEIGHTED = "weighted", "Weighted: first engine drawn by the mappings' weights"
+        ADAPTIVE = "adaptive", "Adaptive: the engine that delivers best to the number's operator"
+
     template_id = models.PositiveIntegerField(unique=True, help_text="The id clients send.")
     name = models.CharField(max_length=100)
     token_names = models.JSONField(default=list, help_text='Ordered token names, e.g. ["code"].')
     code_length = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Length of generated verification codes (4-10); empty: the default."
+    )
+    routing = models.CharField(max_length=8, choices=Routing.choices, default=Routing.PRIORITY)
+    rescue = models.BooleanField(
+        default=False,
+        help_text="Verification codes: send the code once more through the next-best engine when the first SMS "
+        "is reported undelivered or not delivered in time.",
+    )
+    voice_rescue = models.BooleanField(
+        default=False,
+        help_text="Verification codes: when the rescue SMS does not arrive either, read the code out in a phone "
+        "call (engines that can call, e.g. Kavenegar), falling back to SMS where a call is refused.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -101,6 +119,10 @@ class TemplatesEngine(models.Model):
     token_keys = models.JSONField(
         default=dict, help_text='Token name -> provider parameter, e.g. {"code": "CODE"} or {"code": "token"}.'
     )
+    weight = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Weighted routing: this engine's share of first tries, relative to the template's other weights.",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["engine", "template"], name="uniq_engine_template")]
@@ -118,6 +140,10 @@ class VerifyRequests(models.Model):
         SENDING = "SENDING", "Sending"  # claimed by a worker until lease_expires_at
         DONE = "DONE", "Done"
         FAILED = "FAILED", "Failed"
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "SMS"
+        CALL = "call", "Voice call"
 
     class Delivery(models.TextChoices):
         """What the provider reports after DONE (providers.reporting.DeliveryState); blank before DONE."""
@@ -160,6 +186,20 @@ class VerifyRequests(models.Model):
     )
     trace_id = models.CharField(
         max_length=64, blank=True, help_text="The X-Request-ID of the API call that made it: its log lines carry it."
+    )
+    channel = models.CharField(
+        max_length=4,
+        choices=Channel.choices,
+        default=Channel.SMS,
+        help_text="Asked for; engines that cannot call send SMS.",
+    )
+    rescue_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The send of the same verification code that did not arrive; its engine is tried last.",
     )
     created_at = models.DateTimeField(default=timezone.now)
     queued_at = models.DateTimeField(
@@ -224,6 +264,8 @@ class Attempt(models.Model):
     error_message = models.CharField(max_length=255, blank=True)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    channel = models.CharField(max_length=4, choices=VerifyRequests.Channel.choices, default=VerifyRequests.Channel.SMS)
+    reason = models.CharField(max_length=120, blank=True, help_text="Why this engine was tried (routing policy).")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

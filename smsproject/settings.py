@@ -352,6 +352,21 @@ SMS_GATEWAY: dict[str, Any] = {
     "REPORTS_MAX_LAG_SECONDS": env_int("SMS_REPORTS_MAX_LAG_SECONDS", 60),
     "REPORTS_BUSY_BUDGET_SECONDS": env_float("SMS_REPORTS_BUSY_BUDGET_SECONDS", 0.5),
     "REPORTS_BUSY_BATCH": env_int("SMS_REPORTS_BUSY_BATCH", 500),
+    # Adaptive routing (messaging.services.routing, messaging.services.scores): per engine and operator, a score
+    # from the last ~ROUTING_WINDOW outcomes to that operator (send refusals and delivery reports), trusted once
+    # the operator has ROUTING_MIN_SAMPLE of them; ROUTING_EXPLORATION of messages go first to another engine
+    # so its score stays fresh. Scores live in the cache; each process reads them at most every
+    # ROUTING_MEMO_SECONDS, and after a cache flush they are rebuilt from the last ROUTING_REBUILD_HOURS.
+    "ROUTING_WINDOW": env_int("SMS_ROUTING_WINDOW", 100),
+    "ROUTING_MIN_SAMPLE": env_int("SMS_ROUTING_MIN_SAMPLE", 20),
+    "ROUTING_EXPLORATION": env_float("SMS_ROUTING_EXPLORATION", 0.05),
+    "ROUTING_MEMO_SECONDS": env_float("SMS_ROUTING_MEMO_SECONDS", 1.0),
+    "ROUTING_REBUILD_HOURS": env_int("SMS_ROUTING_REBUILD_HOURS", 6),
+    # Rescue of verification codes (templates with "rescue" on): a code whose SMS is reported undelivered, or
+    # not reported delivered RESCUE_AFTER_SECONDS after the provider took it, is sent once more through the
+    # next-best engine (then, with "voice_rescue", by a call). The check runs every RESCUE_INTERVAL_SECONDS.
+    "RESCUE_AFTER_SECONDS": env_int("SMS_RESCUE_AFTER_SECONDS", 30),
+    "RESCUE_INTERVAL_SECONDS": env_int("SMS_RESCUE_INTERVAL_SECONDS", 5),
     # Each engine's credit is read this often (beat); a low-credit threshold is set per engine.
     "CREDIT_INTERVAL_SECONDS": env_int("SMS_CREDIT_INTERVAL_SECONDS", 300),
     # Circuit breaker per engine: consecutive retryable failures before it opens, and its cool-down.

@@ -35,6 +35,9 @@ class Verification(models.Model):
     is_test_number = models.BooleanField(default=False, help_text="A test number: nothing is sent.")
     send_count = models.PositiveSmallIntegerField(default=0)
     failed_checks = models.PositiveSmallIntegerField(default=0)
+    rescues = models.PositiveSmallIntegerField(
+        default=0, help_text="Sends the gateway made on its own because the code did not arrive (0-2)."
+    )
     last_sent_at = models.DateTimeField(null=True, blank=True)
     send_request = models.ForeignKey(
         "messaging.VerifyRequests", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -10,8 +10,9 @@ from datetime import datetime
 from django.db.models import Count, Q
 
 from clients.models import Client
-from messaging.models import Templates
+from messaging.models import Attempt, Templates
 from verifications.models import Verification
+from verifications.rescue import verification_carrier
 
 
 def verification_get(*, client: Client, verification_id: uuid.UUID) -> Verification | None:
@@ -55,3 +56,25 @@ def conversion_by_template(*, since: datetime) -> list[TemplateConversion]:
         TemplateConversion(row["template__template_id"], row["template__name"], row["started"], row["approved"])
         for row in rows
     ]
+
+
+def verification_carried_by(*, verification: Verification) -> dict[str, object] | None:
+    """The send that carried the code, its engine and channel (that of its accepted attempt: a refused call is
+    an SMS); None when no provider took any."""
+    carrier = verification_carrier(verification=verification)
+    if carrier is None or carrier.system_id is None:
+        return None
+    attempt = (
+        Attempt.objects.filter(request_id=carrier.id, outcome=Attempt.Outcome.SENT)
+        .select_related("engine")
+        .order_by("-id")
+        .first()
+    )
+    if attempt is None:
+        return None
+    return {
+        "send_request_id": carrier.id,
+        "engine": attempt.engine.name,
+        "channel": attempt.channel,
+        "rescue": carrier.rescue_of_id is not None,
+    }

@@ -27,8 +27,10 @@ from common.sealing import seal, unseal
 from messaging.models import Templates
 from messaging.services.limits import send_admit
 from messaging.services.requests import request_create, template_get
+from messaging.services.scores import Outcomes, scores_record
 from verifications.codes import code_generate, code_hmac, code_matches
 from verifications.models import TestNumber, Verification
+from verifications.rescue import verification_carrier
 
 Status = Verification.Status
 HTTP_409 = 409
@@ -192,6 +194,7 @@ def verification_check(*, verification: Verification, code: str) -> Verification
         if live.update(status=Status.APPROVED, code_sealed="", completed_at=now, updated_at=now):
             metrics.count_verification(verification.template.template_id, "approved")
             verification.refresh_from_db()
+            _score_approval(verification)
             return verification
     else:
         live.update(failed_checks=F("failed_checks") + 1, updated_at=now)
@@ -206,6 +209,15 @@ def verification_check(*, verification: Verification, code: str) -> Verification
     if verification.status == Status.APPROVED:
         raise _already_approved()
     return verification
+
+
+def _score_approval(verification: Verification) -> None:
+    """An approved code reached the handset: the adaptive routing counts it for the engine that carried it."""
+    carrier = verification_carrier(verification=verification)
+    if carrier is not None and carrier.system_id is not None:
+        learned = Outcomes()
+        learned.code_approved(carrier.system_id, carrier.operator)
+        scores_record(learned)
 
 
 def _already_approved() -> ApplicationError:

@@ -58,6 +58,11 @@ class AttemptSerializer(OutputSerializer):
     error_message = serializers.CharField()
     http_status = serializers.IntegerField(allow_null=True)
     latency_ms = serializers.IntegerField(allow_null=True)
+    channel = serializers.ChoiceField(choices=VerifyRequests.Channel.choices, help_text="sms or call.")
+    reason = serializers.CharField(
+        help_text="Why this engine was tried: the template's routing policy and its grounds (score, exploration), "
+        "failover, or a rescue."
+    )
     created_at = serializers.DateTimeField()
 
 

@@ -102,6 +102,9 @@ def providers_load(*, data: dict[str, Any]) -> LoadSummary:
             "name": item.get("name") or f"template {item['template_id']}",
             "token_names": names,
             "code_length": item.get("code_length"),
+            "routing": item.get("routing") or Templates.Routing.PRIORITY,
+            "rescue": item.get("rescue", False),
+            "voice_rescue": item.get("voice_rescue", False),
         }
         # token_names is checked above; a template may take no tokens at all.
         _check_fields(Templates(template_id=item["template_id"], **defaults), where, skip=("token_names",))
@@ -117,10 +120,14 @@ def providers_load(*, data: dict[str, Any]) -> LoadSummary:
             missing = [name for name in names if name not in token_keys]
             if missing:
                 raise ConfigError(f"{where}.engines.{engine_name}: token_keys lacks {missing}")
-            TemplatesEngine.objects.update_or_create(
-                engine=found,
-                template=template,
-                defaults={"template_code": str(mapping["template_code"]), "token_keys": token_keys},
+            mapping_values = {
+                "template_code": str(mapping["template_code"]),
+                "token_keys": token_keys,
+                "weight": mapping.get("weight", 0),
+            }
+            _check_fields(
+                TemplatesEngine(engine=found, template=template, **mapping_values), f"{where}.engines.{engine_name}"
             )
+            TemplatesEngine.objects.update_or_create(engine=found, template=template, defaults=mapping_values)
             summary.mappings += 1
     return summary

@@ -32,9 +32,12 @@ from messaging.rowwrites import build, db_value, fetch_models, insert_many, upda
 from messaging.services import accounts
 from messaging.services.outcomes import Ending, Plan, end_round, finish, finish_many, release
 from messaging.services.routes import engine_adapter, routes_by_template
+from messaging.services.routing import plans_route
+from messaging.services.scores import Outcomes, scores_record
 from messaging.transport import NOT_STARTED, Inbox, SendJob, submit_many
-from providers.base import Message, Outcome, SendResult
+from providers.base import CALL, SMS, Message, Outcome, SendResult
 from providers.exceptions import ProviderConfigurationError
+from providers.registry import get_adapter_class
 
 logger = logging.getLogger(__name__)
 Flag = VerifyRequests.Flag
@@ -98,7 +101,9 @@ def _job(plan: Plan, route: TemplatesEngine) -> SendJob:
     engine = route.engine
     adapter = engine_adapter(engine)
     params = {route.token_keys.get(name, name): value for name, value in plan.tokens.items()}
-    message = Message(phone=plan.request.phone, template_code=route.template_code, params=params)
+    message = Message(
+        phone=plan.request.phone, template_code=route.template_code, params=params, channel=_channel(plan, route)
+    )
     return SendJob(
         adapter=adapter,
         message=message,
@@ -139,6 +144,7 @@ class Dispatcher:
             lease_ends = clock + (request.lease_expires_at - now).total_seconds()
             tokens = unseal(request.token_value)
             plans.append(Plan(request, tokens, list(routes.get(request.template_id, [])), lease_ends))
+        plans_route(plans, previous_engines=_previous_engines(plans))
         self._advance(plans)
 
     def poll(self, timeout: float | None, *, gather: bool = False) -> int:
@@ -171,6 +177,7 @@ class Dispatcher:
         endings: list[Ending] = []
         health: dict[int, list[bool]] = {}
         account_news: list[tuple[Engine, SendResult]] = []
+        learned = Outcomes()
         for key, outcome in done:
             plan, route, attempt = self._in_flight.pop(key)
             result = _result_of(outcome)
@@ -184,7 +191,14 @@ class Dispatcher:
             _apply_result(attempt, result)
             attempts.append(attempt)
             metrics.count_attempt(route.engine.name, attempt.outcome, attempt.error_code, attempt.latency_ms)
+            if result.channel_refused and attempt.channel == CALL:
+                # The provider cannot read this code out: the same engine sends it by SMS next.
+                plan.channel, plan.reason = SMS, "call refused by the provider, SMS instead"
+                plan.routes.insert(0, route)
+                retry.append(plan)
+                continue
             health.setdefault(route.engine_id, []).append(result.outcome is not Outcome.TRY_NEXT)
+            _learn(learned, plan, route, result)
             if result.problem is not None or (
                 result.outcome is Outcome.SENT and (route.engine.out_of_credit or route.engine.config_error_code)
             ):
@@ -206,6 +220,7 @@ class Dispatcher:
         release(released)
         _record_health(health)
         accounts.accounts_record(account_news)
+        scores_record(learned)
         self._advance(retry)
         return len(done)
 
@@ -236,6 +251,31 @@ class Dispatcher:
         _submit_all(keyed, self._done)
         for plan in exhausted:
             end_round(plan)
+
+
+def _previous_engines(plans: list[Plan]) -> dict[int, int | None]:
+    """For rescue sends: the engine that carried the send each one rescues (tried last this time)."""
+    rescued = [plan.request.rescue_of_id for plan in plans if plan.request.rescue_of_id is not None]
+    if not rescued:
+        return {}
+    return dict(VerifyRequests.objects.filter(id__in=rescued).values_list("id", "system_id"))
+
+
+def _channel(plan: Plan, route: TemplatesEngine) -> str:
+    """A call goes as a call only to an engine that can call; any other engine sends the code by SMS."""
+    if plan.channel == CALL and CALL in get_adapter_class(route.engine.kind).channels:
+        return CALL
+    return SMS
+
+
+def _learn(learned: Outcomes, plan: Plan, route: TemplatesEngine, result: SendResult) -> None:
+    """What the adaptive policy learns from a send: a refusal counts against the engine at once; an accepted
+    message counts when its delivery report comes (``reports``); a verification code counts as sent."""
+    operator = plan.request.operator
+    if result.outcome is Outcome.TRY_NEXT and result.error_code != "unsupported_channel":
+        learned.refused(route.engine_id, operator)
+    elif result.outcome is Outcome.SENT and "code" in route.template.token_names:
+        learned.code_sent(route.engine_id, operator)
 
 
 def _submit_all(started: list[tuple[int, tuple[Plan, TemplatesEngine, Attempt]]], inbox: Inbox) -> None:
@@ -307,6 +347,8 @@ def _attempt(plan: Plan, route: TemplatesEngine, outcome: str, now: datetime) ->
             "error_message": "",
             "http_status": None,
             "latency_ms": None,
+            "channel": _channel(plan, route),
+            "reason": plan.take_reason(),
             "created_at": now,
         },
     )

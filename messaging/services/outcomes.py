@@ -34,9 +34,18 @@ class Plan:
     lease_ends: float  # time.monotonic() when the claim's lease runs out
     tries: int = 0
     errors: list[str] = field(default_factory=list)
+    reason: str = "priority: priority order"  # why the next route is tried (messaging.services.routing)
+    channel: str = VerifyRequests.Channel.SMS  # a call falls back to SMS where the provider refuses it
+
+    def __post_init__(self) -> None:
+        self.channel = self.request.channel
 
     def next_route(self) -> TemplatesEngine | None:
         return self.routes.pop(0) if self.routes else None
+
+    def take_reason(self) -> str:
+        reason, self.reason = self.reason, "failover"
+        return reason
 
 
 @dataclass

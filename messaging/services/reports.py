@@ -31,6 +31,7 @@ from messaging.rowwrites import db_value, fetch_models, update_each
 from messaging.services import accounts
 from messaging.services.pump import pump_is_running
 from messaging.services.routes import engine_adapter
+from messaging.services.scores import Outcomes, scores_ensure, scores_record
 from messaging.transport import NOT_STARTED, StatusJob, call_all
 from providers.exceptions import AccountProblem, ProviderConfigurationError
 from providers.reporting import DeliveryReport, DeliveryState, StatusResult
@@ -52,6 +53,7 @@ def reports_poll(*, now: datetime | None = None) -> int:
     """
     config = gateway_settings()
     now = now or timezone.now()
+    scores_ensure(now=now)  # the routing scores, rebuilt here after a cache flush: this runs every few seconds
     budget, limit = float(config["REPORTS_BUDGET_SECONDS"]), int(config["REPORTS_BATCH"])
     if _sending_first(now):
         late = now - timedelta(seconds=config["REPORTS_MAX_LAG_SECONDS"])
@@ -156,6 +158,7 @@ def _write(
     backoff: list[float] = list(config["REPORTS_BACKOFF_SECONDS"]) or [60.0]
     rows: list[tuple[dict[str, Any], dict[str, Any]]] = []
     ended: list[tuple[int | None, str]] = []
+    learned = Outcomes()
     for request in claimed:
         values = {
             "delivery_state": request.delivery_state,
@@ -185,9 +188,12 @@ def _write(
         rows.append((values, {"id": request.id, "report_next_at": lease_until}))
         if values["report_next_at"] is None:  # the last word on this message
             ended.append((request.system_id, str(values["delivery_state"])))
+            if request.system_id is not None:
+                learned.report(request.system_id, request.operator, str(values["delivery_state"]))
     # Only rows still holding this claim are written: a run that outlived its lease writes nothing.
     update_each(VerifyRequests, rows)
     _count(ended)
+    scores_record(learned)
 
 
 def _count(ended: list[tuple[int | None, str]]) -> None:

@@ -97,8 +97,12 @@ def request_create(
     template: Templates,
     tokens: dict[str, str],
     send_before: datetime | None = None,
+    channel: str = VerifyRequests.Channel.SMS,
+    rescue_of: VerifyRequests | None = None,
 ) -> VerifyRequests:
     """Store an accepted request and publish it once committed. ``phone`` is already E.164.
+
+    ``rescue_of``: the earlier send of the same verification code that did not arrive (its engine goes last).
 
     One INSERT is atomic by itself: outside a caller's transaction it commits at once, with no BEGIN
     and COMMIT round trips around it.
@@ -112,6 +116,8 @@ def request_create(
         token_value=seal(tokens),
         send_before=send_before,
         trace_id=logs.current_request_id(),
+        channel=channel,
+        rescue_of=rescue_of,
         next_attempt_at=now,
         created_at=now,
         queued_at=now,

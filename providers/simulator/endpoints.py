@@ -69,6 +69,7 @@ async def _send(request: web.Request, vendor: Vendor, received: Received) -> web
         "received_at": time.time(),
         "status_returned": None,
         "message_id": None,
+        "fate": None,
     }
     state.records[vendor.name].append(record)
     if received.key not in account.balances:
@@ -108,6 +109,7 @@ def _accept(vendor: Vendor, received: Received, record: dict[str, Any], app: web
         now=time.time(),
     )
     record["message_id"] = message_id
+    record["fate"] = message.fate.value  # what the handset will get: tests act as the person holding it
     return _json(vendor.success(message_id, message))
 
 

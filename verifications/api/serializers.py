@@ -7,11 +7,12 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from common.api import PhoneField, StrictSerializer
+from common.api import OutputSerializer, PhoneField, StrictSerializer
 from common.conf import gateway_settings
 from messaging.api.serializers import DeliverySerializer, delivery_of
 from verifications.codes import code_normalize
 from verifications.models import Verification
+from verifications.selectors import verification_carried_by
 from verifications.services import verification_attempts_left, verification_resend_after
 
 # What a client may type as a code, for the schema and the server alike: 4-10 digits of any script
@@ -82,6 +83,13 @@ class VerificationCheckByPhoneSerializer(TemplateChoiceSerializer):
     code = CodeField()
 
 
+class CarrierSerializer(OutputSerializer):
+    send_request_id = serializers.IntegerField()
+    engine = serializers.CharField()
+    channel = serializers.ChoiceField(choices=["sms", "call"])
+    rescue = serializers.BooleanField(help_text="True when it was a rescue send, not the client's.")
+
+
 class VerificationSerializer(serializers.ModelSerializer[Verification]):
     status = serializers.SerializerMethodField(
         help_text="pending, approved, expired, max_attempts_reached or canceled."
@@ -94,6 +102,13 @@ class VerificationSerializer(serializers.ModelSerializer[Verification]):
     )
     delivery = serializers.SerializerMethodField(
         help_text="The provider's delivery report of the latest send; null until a provider accepted it."
+    )
+    rescues = serializers.IntegerField(
+        help_text="Sends the gateway made on its own because the code did not arrive (templates with rescue on)."
+    )
+    carried_by = serializers.SerializerMethodField(
+        help_text="Once approved: the send that carried the code (the newest reported delivered, else the newest "
+        "a provider took), its engine and channel; null before approval or for a test number."
     )
 
     class Meta:
@@ -109,6 +124,8 @@ class VerificationSerializer(serializers.ModelSerializer[Verification]):
             "resend_after",
             "send_request_id",
             "delivery",
+            "rescues",
+            "carried_by",
             "created_at",
             "updated_at",
         ]
@@ -122,6 +139,12 @@ class VerificationSerializer(serializers.ModelSerializer[Verification]):
     @extend_schema_field(DeliverySerializer(allow_null=True))
     def get_delivery(self, obj: Verification) -> dict[str, Any] | None:
         return delivery_of(obj.send_request)
+
+    @extend_schema_field(CarrierSerializer(allow_null=True))
+    def get_carried_by(self, obj: Verification) -> dict[str, Any] | None:
+        if obj.status != Verification.Status.APPROVED:
+            return None
+        return verification_carried_by(verification=obj)
 
     def get_resend_after(self, obj: Verification) -> datetime | None:
         return verification_resend_after(verification=obj)
