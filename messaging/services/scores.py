@@ -21,7 +21,6 @@ requests, and until then the policy falls back to priority order.
 from __future__ import annotations
 
 import logging
-import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from common.conf import gateway_settings
+from common.memo import Memo
 from messaging.models import Attempt, VerifyRequests
 
 logger = logging.getLogger(__name__)
@@ -174,47 +174,25 @@ def _record(outcomes: Outcomes, touched: set[Pair]) -> None:
         cache.set(_PAIRS_KEY, sorted(known | pairs), timeout=None)
 
 
-class _Memo:
-    """Each process reads the scores at most every ROUTING_MEMO_SECONDS: routing costs no cache call per message."""
-
-    def __init__(self) -> None:
-        self.read_at = -1e9
-        self.scores: dict[Pair, Score] = {}
-        self.usable = False
-
-    def clear(self) -> None:
-        self.read_at = -1e9
-
-
-_memo = _Memo()
-
-
-def scores_clear_memo() -> None:
-    _memo.clear()
+# Each process reads every score at most every ROUTING_MEMO_SECONDS: routing costs no cache call per message.
+# The value: whether the scores are usable, and the scores of every known pair.
+_memo: Memo[str, tuple[bool, dict[Pair, Score]]] = Memo(lambda: float(gateway_settings()["ROUTING_MEMO_SECONDS"]))
 
 
 def scores_get(pairs: Iterable[Pair]) -> dict[Pair, Score] | None:
-    """The scores of ``pairs`` (missing ones are empty), or None when they cannot be trusted at all: the cache is
-    down, or it was emptied and the rebuild has not run yet."""
-    wanted = set(pairs)
-    now = time.monotonic()
-    fresh = now - _memo.read_at < gateway_settings()["ROUTING_MEMO_SECONDS"]
-    if fresh and wanted <= set(_memo.scores):
-        return {pair: _memo.scores[pair] for pair in wanted} if _memo.usable else None
-    try:
-        keys = {_key(pair): pair for pair in wanted | (set(_memo.scores) if fresh else set())}
-        values = cache.get_many([*keys, _BUILT_KEY])
-    except Exception as exc:
-        logger.warning("routing scores unreadable: %s", type(exc).__name__)
-        values = None
-    if not fresh:
-        _memo.scores = {}
-    _memo.read_at = now
-    _memo.usable = values is not None and _BUILT_KEY in values
-    if values is not None:
-        for key, pair in keys.items():
-            _memo.scores[pair] = Score.from_value(values.get(key))
-    return {pair: _memo.scores.get(pair, Score()) for pair in wanted} if _memo.usable else None
+    """The scores of ``pairs`` (empty for a pair with no evidence), or None when they cannot be trusted at all:
+    the cache is down, or it was emptied and the rebuild has not run yet."""
+    known = _memo.get("all")
+    if known is None:
+        try:
+            built = cache.get(_BUILT_KEY) is not None
+            known = (built, scores_snapshot() if built else {})
+        except Exception as exc:
+            logger.warning("routing scores unreadable: %s", type(exc).__name__)
+            known = (False, {})
+        _memo.put("all", known)
+    usable, scores = known
+    return {pair: scores.get(pair, Score()) for pair in pairs} if usable else None
 
 
 def scores_snapshot() -> dict[Pair, Score]:
@@ -301,8 +279,3 @@ def _capped(outcomes: Outcomes, window: float) -> dict[Pair, Score]:
             codes=outcomes.codes.get(pair, 0) * code_scale,
         )
     return scores
-
-
-def scores_mark_built() -> None:
-    """Say the (empty) scores are complete: a fresh deployment has nothing to rebuild from."""
-    cache.set(_BUILT_KEY, timezone.now().isoformat(), timeout=None)
