@@ -37,6 +37,9 @@ class Case:
     # Delivery reports: the backlog goes through this engine alone ("smsir" or "kavenegar"), and once it is
     # delivered its reports are polled (due at once, the poller run as beat runs it), measured on their own.
     reports: str = ""
+    # Template 1's routing policy. "adaptive" starts with scores for every operator, both engines trusted, so the
+    # worker ranks engines per message as it would in production (exploration included).
+    routing: str = "priority"
 
     @property
     def server(self) -> str:
@@ -118,6 +121,13 @@ CASES = [
         what="as api_accept, the API with SMS_METRICS_ENABLED=0 (metrics are on by default)",
         api_env=(("SMS_METRICS_ENABLED", "0"),),
     ),
+    # The accept path does not read the routing policy; measured anyway, beside the default, in the same rounds.
+    replace(
+        _API_ACCEPT,
+        name="api_accept_adaptive",
+        what="as api_accept, template 1 under adaptive routing",
+        routing="adaptive",
+    ),
     Case(
         "api_gateway",
         "real API at saturation (16 connections), gateway worker, provider 0 ms",
@@ -139,6 +149,18 @@ CASES = [
         300,
         backlog=True,
         engine_default_in_flight=True,
+    ),
+    Case(
+        "deliver_0ms_adaptive",
+        "as deliver_0ms, template 1 under adaptive routing (engines ranked per message by their scores)",
+        "api",
+        "gateway",
+        0,
+        20000,
+        300,
+        backlog=True,
+        engine_default_in_flight=True,
+        routing="adaptive",
     ),
     # deliver_0ms with the engines' cap raised to the 200 ms case's. With 1,200 calls allowed at once against a
     # provider that answers at once, a worker opens ~1,200 connections; setting them up costs both ends CPU

@@ -149,6 +149,13 @@ RATIOS = [
     ("delivered SMS/s at 200 ms: gateway / seed", ("deliver_200ms",), ("seed_200ms",), "delivered_sps"),
     ("aiohttp 500 / 64 in flight at 0 ms", ("ceiling_aiohttp_500_0ms",), ("ceiling_aiohttp_64_0ms",), "delivered_sps"),
     ("accept req/s: metrics on / metrics off", ("api_accept",), ("api_accept_metrics_off",), "accepted_rps"),
+    ("accept req/s: adaptive routing / priority", ("api_accept_adaptive",), ("api_accept",), "accepted_rps"),
+    (
+        "delivered SMS/s at 0 ms: adaptive routing / priority",
+        ("deliver_0ms_adaptive",),
+        ("deliver_0ms",),
+        "delivered_sps",
+    ),
 ]
 
 
@@ -178,6 +185,8 @@ def targets(summary: dict[str, dict[str, Any]], ratios: dict[str, float]) -> lis
         ),
         ("failover p99 <= 1 s", get("failover", "failover_p99_ms"), "<=", 1000, "ms"),
         ("accept with metrics on >= 95 % of metrics off", ratios[RATIOS[9][0]], ">=", 0.95, "ratio"),
+        ("accept with adaptive routing >= 95 % of priority", ratios[RATIOS[10][0]], ">=", 0.95, "ratio"),
+        ("delivery at 0 ms with adaptive routing >= 95 % of priority", ratios[RATIOS[11][0]], ">=", 0.95, "ratio"),
     ]
     judged = []
     for name, value, op, limit, unit in rows:

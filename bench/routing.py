@@ -13,6 +13,7 @@ steers the next, as reports steer live traffic a few seconds behind.
   handset, check) with rescue on and off: the share approved.
 
     .venv/bin/python -m bench.routing [--setup pg|embedded] [--warmup 200] [--messages 2000] [--verifications 2000]
+                                      [--seed 1]
 
 The test messaging/tests/test_routing_simulation.py runs the same scenarios smaller and asserts their bounds.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import random
 import sys
 import time
 from collections.abc import Iterator
@@ -235,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--verifications", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=1, help="for the random draws of exploration and weights")
     args = parser.parse_args(argv)
+    random.seed(args.seed)
     with stack.in_this_process(args.setup, DATABASE):
         return _measure(args)
 
