@@ -119,6 +119,8 @@ def test_admin_template_change_page_shows_its_mappings_inline(admin_client: Brow
 
     assert response.status_code == 200
     assert b"TPL-555" in response.content
+    for field in (b'name="routing"', b'name="rescue"', b'name="voice_rescue"', b'name="mappings-0-weight"'):
+        assert field in response.content
     assert SECRET.encode() not in response.content
 
 
@@ -126,12 +128,13 @@ def test_admin_request_change_page_shows_attempts_inline(
     admin_client: BrowserClient, engine: Engine, sender: Any
 ) -> None:
     row = make_request(sender, flag=Flag.DONE, system=engine, tries=1)
-    make_attempt(row, engine, error_message="distinctive-attempt-note")
+    make_attempt(row, engine, error_message="distinctive-attempt-note", reason="adaptive: best for Irancell")
 
     response = admin_client.get(admin_url("verifyrequests", "change", row.pk))
 
     assert response.status_code == 200
     assert b"distinctive-attempt-note" in response.content
+    assert b"adaptive: best for Irancell" in response.content
     assert row.token_value.encode() not in response.content
 
 

@@ -248,3 +248,36 @@ def test_load_providers_sets_the_low_credit_threshold(db: Any, tmp_path: Path) -
 def test_load_providers_rejects_a_threshold_that_is_not_a_number(db: Any, tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="low_credit_threshold"):
         load(write(tmp_path, config(low_credit_threshold="lots")))
+
+
+def test_load_providers_sets_the_routing_policy_rescue_and_weights(db: Any, tmp_path: Path) -> None:
+    data = config()
+    data["templates"][0].update(routing="weighted", rescue=True, voice_rescue=True)
+    data["templates"][0]["engines"]["smsir"]["weight"] = 70
+    data["templates"][0]["engines"]["kavenegar"]["weight"] = 30
+
+    load(write(tmp_path, data))
+
+    template = Templates.objects.get(template_id=1)
+    assert (template.routing, template.rescue, template.voice_rescue) == ("weighted", True, True)
+    weights = dict(TemplatesEngine.objects.values_list("engine__name", "weight"))
+    assert weights == {"smsir": 70, "kavenegar": 30}
+
+    load(write(tmp_path, config()))  # left out: back to the defaults, like every other field
+    template.refresh_from_db()
+    assert (template.routing, template.rescue, template.voice_rescue) == ("priority", False, False)
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "message"),
+    [("routing", "fastest", r"templates\[0\]: routing"), ("weight", -1, r"templates\[0\].engines.smsir: weight")],
+)
+def test_load_providers_rejects_an_unknown_policy_or_a_negative_weight(
+    db: Any, tmp_path: Path, where: str, value: Any, message: str
+) -> None:
+    data = config()
+    target = data["templates"][0] if where == "routing" else data["templates"][0]["engines"]["smsir"]
+    target[where] = value
+
+    with pytest.raises(CommandError, match=message):
+        load(write(tmp_path, data))
