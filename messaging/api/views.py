@@ -62,6 +62,8 @@ _DONE = {
             "error_message": "HTTP 500",
             "http_status": 500,
             "latency_ms": 31,
+            "channel": "sms",
+            "reason": "adaptive: best for IR-MCI: score 0.97 over 88",
             "created_at": "2026-11-27T10:00:00Z",
         },
         {
@@ -72,6 +74,8 @@ _DONE = {
             "error_message": "",
             "http_status": 200,
             "latency_ms": 120,
+            "channel": "sms",
+            "reason": "failover",
             "created_at": "2026-11-27T10:00:00Z",
         },
     ],

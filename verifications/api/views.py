@@ -41,11 +41,20 @@ _PENDING = {
     "expires_at": "2026-11-27T10:10:00Z",
     "resend_after": "2026-11-27T10:01:00Z",
     "send_request_id": 42,
+    "delivery": None,
+    "rescues": 0,
+    "carried_by": None,
     "created_at": "2026-11-27T10:00:00Z",
     "updated_at": "2026-11-27T10:00:00Z",
 }
 _RESENT = {**_PENDING, "send_count": 2, "resend_after": "2026-11-27T10:02:30Z", "send_request_id": 43}
-_APPROVED = {**_PENDING, "status": "approved", "attempts_left": 0, "resend_after": None}
+_APPROVED = {
+    **_PENDING,
+    "status": "approved",
+    "attempts_left": 0,
+    "resend_after": None,
+    "carried_by": {"send_request_id": 42, "engine": "smsir", "channel": "sms", "rescue": False},
+}
 _WRONG = {**_PENDING, "attempts_left": 4}
 _LOCKED = {**_PENDING, "status": "max_attempts_reached", "attempts_left": 0, "resend_after": None}
 _EXPIRED = {**_PENDING, "status": "expired", "attempts_left": 0, "resend_after": None}
