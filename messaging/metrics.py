@@ -1,8 +1,9 @@
-"""Gauges read when Prometheus scrapes: the queue, the breakers, and each engine's state.
+"""Gauges read when Prometheus scrapes: the queue, the breakers, each engine's state and its routing scores.
 
 They describe the present, so they are read from the database and the cache at scrape time instead of
 being kept current by every process (a counted gauge would go stale when its process dies). Each read is
-one indexed query or one cache call per engine, so a scrape stays cheap at any table size.
+one indexed query or one cache call per engine, so a scrape stays cheap at any table size. A cache outage
+costs the samples read from the cache, never the scrape.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from prometheus_client.registry import Collector
 from common.metrics import PREFIX
 from messaging import breaker
 from messaging.models import Engine, VerifyRequests
+from messaging.selectors_routing import routing_scores
 
 Flag = VerifyRequests.Flag
 # Numeric breaker states, so that alerts can compare: anything above 0 is not carrying traffic normally.
@@ -27,6 +29,7 @@ class GatewayCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         yield from _queue()
         yield from _engines()
+        yield from _routing()
 
     def describe(self) -> list[GaugeMetricFamily]:
         return []  # read at scrape only: never collected when the collector is registered
@@ -91,3 +94,29 @@ def _engines() -> Iterator[GaugeMetricFamily]:
         out_of_credit.add_metric([engine.name], 1 if engine.out_of_credit else 0)
         misconfigured.add_metric([engine.name, engine.config_error_code], 1 if engine.config_error_code else 0)
     yield from (state, enabled, credit, threshold, out_of_credit, misconfigured)
+
+
+def _routing() -> Iterator[GaugeMetricFamily]:
+    labels = ["engine", "operator"]
+    score = GaugeMetricFamily(
+        f"{PREFIX}_routing_score",
+        "The adaptive policy's score per engine and operator: delivered share, smoothed towards 0.9 while evidence "
+        "is thin.",
+        labels=labels,
+    )
+    delivered = GaugeMetricFamily(
+        f"{PREFIX}_routing_delivered_ratio",
+        "Share of recent outcomes per engine and operator that reached the handset (absent before any outcome).",
+        labels=labels,
+    )
+    evidence = GaugeMetricFamily(
+        f"{PREFIX}_routing_evidence",
+        "Recent outcomes behind the routing score, older ones weighing less.",
+        labels=labels,
+    )
+    for item in routing_scores() or []:  # None: the cache is down, and these gauges have no samples
+        score.add_metric([item.engine, item.operator], item.score.value)
+        if item.score.delivered_share is not None:
+            delivered.add_metric([item.engine, item.operator], item.score.delivered_share)
+        evidence.add_metric([item.engine, item.operator], item.score.seen)
+    yield from (score, delivered, evidence)

@@ -4,7 +4,8 @@ last day.
 Everything comes from grouped scans of the day's attempts (``attempt_created`` index) and of the day's
 requests (``vr_created``); each engine's last error is one probe of a partial index. Latency
 quantiles are estimated from counts per latency bucket, as Prometheus' ``histogram_quantile`` does, so
-the same SQL serves PostgreSQL and SQLite and no latency value leaves the database.
+the same SQL serves PostgreSQL and SQLite and no latency value leaves the database. The routing scores and
+breaker states come from the cache; without it the page still shows everything the database knows.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.utils import timezone
 from common.masking import mask_text
 from messaging import breaker
 from messaging.models import Attempt, Engine, VerifyRequests
+from messaging.selectors_routing import UNKNOWN, RoutingTable, routing_table
 
 Outcome = Attempt.Outcome
 Delivery = VerifyRequests.Delivery
@@ -95,6 +97,7 @@ class ProviderHealth:
     engines: list[EngineHealth]
     series: HourlySeries
     operators: list[OperatorShare]
+    routing: RoutingTable
 
 
 def provider_health(*, now: datetime | None = None) -> ProviderHealth:
@@ -132,11 +135,11 @@ def provider_health(*, now: datetime | None = None) -> ProviderHealth:
         item = health[row["system_id"]]
         item.reported_last_day += row["reported"]
         item.delivered_last_day += row["delivered"]
-        key = (row["operator"] or "unknown", item.engine.name)
+        key = (row["operator"] or UNKNOWN, item.engine.name)
         share = operators.setdefault(key, OperatorShare(*key))
         share.reported, share.delivered = share.reported + row["reported"], share.delivered + row["delivered"]
     for item in health.values():
-        item.breaker = breaker.breaker_state(item.engine.id)
+        item.breaker = _breaker_state(item.engine.id)
         _fill_last_error(item)
     return ProviderHealth(
         now=now,
@@ -144,7 +147,15 @@ def provider_health(*, now: datetime | None = None) -> ProviderHealth:
         engines=list(health.values()),
         series=series,
         operators=sorted(operators.values(), key=_by_operator),
+        routing=routing_table(sent={key: share.accepted for key, share in operators.items()}),
     )
+
+
+def _breaker_state(engine_id: int) -> breaker.BreakerState | None:
+    try:
+        return breaker.breaker_state(engine_id)
+    except Exception:  # the cache is down: this state is unknown, the rest of the page is still worth showing
+        return None
 
 
 def _by_operator(share: OperatorShare) -> tuple[str, str]:
@@ -222,7 +233,7 @@ def _operator_acceptance(since: datetime) -> dict[tuple[str, str], OperatorShare
     )
     shares = {}
     for row in rows:
-        key = (row["request__operator"] or "unknown", row["engine__name"])
+        key = (row["request__operator"] or UNKNOWN, row["engine__name"])
         shares[key] = OperatorShare(*key, called=row["called"], accepted=row["accepted"])
     return shares
 

@@ -21,6 +21,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from clients.services import client_create
 from messaging.models import Attempt, Engine, VerifyRequests
+from messaging.services.scores import scores_rebuild
 from messaging.tests.factories import make_attempt, make_engine, make_request, make_template
 from tests.processes import ROOT, WebServer
 
@@ -52,8 +53,9 @@ def traffic(transactional_db: Any) -> list[Engine]:
                 )
     # SMS.IR sent every request; its reports: Rightel's numbers undelivered, the others delivered.
     done = VerifyRequests.objects.filter(created_at__gte=now - timedelta(days=1))
-    done.update(flag="DONE", system=engines[0], delivery_state="delivered")
+    done.update(flag="DONE", system=engines[0], delivery_state="delivered", completed_at=now)
     done.filter(operator="Rightel").update(delivery_state="undelivered")
+    scores_rebuild(now=now)  # the routing scores, as the poller would rebuild them after a cache flush
     Engine.objects.filter(name="smsir").update(credit=Decimal("1234.50"), credit_read_at=now)
     User.objects.create_superuser("ops", password="a-long-test-password")
     return engines
@@ -129,4 +131,11 @@ def test_staff_sees_the_provider_health_charts_drawn_with_the_days_data(
         for row in chromium.find_elements(By.CSS_SELECTOR, "#operators tbody tr")
     }
     assert "100 % of 12" in operators["IR-MCI", "smsir"] and "0 % of 12" in operators["Rightel", "smsir"]
+    routing = {
+        (row.get_attribute("data-operator"), row.get_attribute("data-engine")): row.text
+        for row in chromium.find_elements(By.CSS_SELECTOR, "#routing tbody tr")
+    }
+    # Score (12 + 0.9 * 5) / (12 + 5) over 12 reports; 12 of the 20 messages to IR-MCI (Kavenegar's 4 failed).
+    assert "0.97 100 %" in routing["IR-MCI", "smsir"] and "60 % of 20" in routing["IR-MCI", "smsir"]
+    assert "0.26 0 %" in routing["Rightel", "smsir"]
     assert "Asia/Tehran" in chromium.find_element(By.CSS_SELECTOR, "#content").text

@@ -19,6 +19,14 @@ from smsproject.sentry import init_sentry
 from tests.processes import Simulator
 
 PHONE = "+989121234567"
+# A cache where nothing listens: every call fails at once, as in a Redis outage (for ``override_settings``).
+UNREACHABLE_CACHE = {
+    "default": {
+        "BACKEND": "common.cache.RedisCache",
+        "LOCATION": "redis://127.0.0.1:9/0",
+        "OPTIONS": {"socket_timeout": 0.25, "socket_connect_timeout": 0.25},
+    }
+}
 
 
 def gateway_config(sim_url: str, *, read_timeout: float = 2.0) -> dict[str, Any]:

@@ -16,7 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from messaging import breaker
 from messaging.models import Engine, VerifyRequests
 from messaging.services.config import providers_load
-from messaging.tests.conftest import gateway_config
+from messaging.services.scores import Outcomes, scores_rebuild, scores_record
+from messaging.tests.conftest import UNREACHABLE_CACHE, gateway_config
 from messaging.tests.test_e2e import BODY, final
 from messaging.tests.test_reports import KAVENEGAR_STATUS, SMSIR_STATUS, done, kavenegar_answer, smsir_answer
 
@@ -93,6 +94,43 @@ def test_breaker_state_per_engine(db):
     assert value(samples, "sms_gateway_breaker_state", engine="smsir") == 2
     assert value(samples, "sms_gateway_breaker_state", engine="kavenegar") == 0
     assert value(samples, "sms_gateway_engine_enabled", engine="smsir") == 1
+
+
+def test_routing_scores_per_engine_and_operator_are_read_at_scrape_time(db):
+    providers_load(data=gateway_config("http://127.0.0.1:9"))
+    smsir, kavenegar = (Engine.objects.get(name=name).id for name in ("smsir", "kavenegar"))
+    scores_rebuild()
+    learned = Outcomes()
+    for state in ("delivered", "delivered", "delivered", "undelivered"):
+        learned.report(smsir, "IR-MCI", state)
+    learned.code_sent(kavenegar, "")  # a code, but no outcome yet: no delivered share
+    scores_record(learned)
+
+    samples = scrape()
+
+    mci = {"engine": "smsir", "operator": "IR-MCI"}
+    assert value(samples, "sms_gateway_routing_score", **mci) == pytest.approx((3 + 0.9 * 5) / (4 + 5))
+    assert value(samples, "sms_gateway_routing_delivered_ratio", **mci) == 0.75
+    assert value(samples, "sms_gateway_routing_evidence", **mci) == 4
+    unknown = {"engine": "kavenegar", "operator": "unknown"}
+    assert value(samples, "sms_gateway_routing_score", **unknown) == pytest.approx(0.9)
+    assert value(samples, "sms_gateway_routing_evidence", **unknown) == 0
+    assert ("sms_gateway_routing_delivered_ratio", tuple(sorted(unknown.items()))) not in samples
+
+
+def test_a_cache_outage_leaves_the_routing_gauges_out_of_the_scrape(db):
+    providers_load(data=gateway_config("http://127.0.0.1:9"))
+    scores_rebuild()
+    learned = Outcomes()
+    learned.report(Engine.objects.get(name="smsir").id, "IR-MCI", "delivered")
+    scores_record(learned)
+
+    with override_settings(CACHES=UNREACHABLE_CACHE):
+        samples = scrape()
+
+    assert value(samples, "sms_gateway_engine_enabled", engine="smsir") == 1
+    routing = {"sms_gateway_routing_score", "sms_gateway_routing_delivered_ratio", "sms_gateway_routing_evidence"}
+    assert not [name for name, _ in samples if name in routing]
 
 
 def test_verification_events_are_counted_by_template(db, api, django_capture_on_commit_callbacks):
