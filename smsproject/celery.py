@@ -7,10 +7,11 @@ from celery import Celery
 from celery.signals import beat_init, before_task_publish, worker_init, worker_process_init
 
 from smsproject.heartbeats import BeatHeartbeat, WorkerHeartbeat
-from smsproject.kombu_fixes import patch_redis_channel_close
+from smsproject.kombu_fixes import patch_redis_channel_close, patch_redis_qos_ack
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsproject.settings")
 patch_redis_channel_close()  # a worker must survive Redis stopping mid-task: see the module
+patch_redis_qos_ack()  # ... and a frozen Redis timing out an acknowledgement
 
 app = Celery("smsproject")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -97,10 +97,9 @@ def test_redis_frozen_keeps_the_api_answering_and_wedges_no_worker(make_stack, p
     frozen_for = 30.0  # longer than every Redis timeout: a worker must not stay wedged past them
     stack = make_stack(cache=cache, SMS_PUMP_ENABLED=pump)
     stack.api()
-    # Task per request (not the default) runs with four pool processes: with the shipped one, a freeze that
-    # times out an acknowledgement wedges the worker's consumer (no reconnect, queue left unread): an open
-    # bug of that mode, listed in docs/guarantees.md. The default (the pump) runs the shipped command.
-    stack.worker(concurrency=None if pump == "1" else 4)
+    # The shipped command (one pool process) in both modes: an acknowledgement the freeze times out must not
+    # leave its prefetch slot taken (smsproject/kombu_fixes.py, tests/test_kombu_fixes.py).
+    stack.worker()
     stack.beat()
     replies: list[Reply] = []
     stop = threading.Event()
