@@ -13,7 +13,7 @@ steers the next, as reports steer live traffic a few seconds behind.
   handset, check) with rescue on and off: the share approved.
 
     .venv/bin/python -m bench.routing [--setup pg|embedded] [--warmup 200] [--messages 2000] [--verifications 2000]
-                                      [--seed 1]
+                                      [--seed 1] [--scenarios policies flip verify]
 
 The test messaging/tests/test_routing_simulation.py runs the same scenarios smaller and asserts their bounds.
 """
@@ -171,13 +171,17 @@ def run_messages(sim: SimulatorControl, client: Any, *, policy: str, warmup: int
     return delivered(_steps(client, messages))
 
 
-def run_flip(sim: SimulatorControl, client: Any, *, warmup: int, after: int) -> tuple[Shares, Shares]:
-    """Adaptive, warmed up, then the failures change sides: the first 300 messages per operator after, and the
-    ``after`` next ones."""
+def run_flip(sim: SimulatorControl, client: Any, *, warmup: int, after: int) -> tuple[Shares, Shares, list[Shares]]:
+    """Adaptive, warmed up, then the failures change sides: the first 300 messages per operator after, the
+    ``after`` next ones, and the first 300 in windows of 50."""
     configure(sim, policy="adaptive")
     _steps(client, warmup)
     failures(sim, "flipped")
-    return delivered(_steps(client, 300)), delivered(_steps(client, after))
+    first = _steps(client, 300)
+    windows = [
+        delivered({operator: ids[start : start + 50] for operator, ids in first.items()}) for start in range(0, 300, 50)
+    ]
+    return delivered(first), delivered(_steps(client, after)), windows
 
 
 def _steps(client: Any, total: int) -> dict[str, list[int]]:
@@ -238,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--verifications", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1, help="for the random draws of exploration and weights")
+    parser.add_argument(
+        "--scenarios", nargs="+", choices=["policies", "flip", "verify"], default=["policies", "flip", "verify"]
+    )
     args = parser.parse_args(argv)
     random.seed(args.seed)
     with stack.in_this_process(args.setup, DATABASE):
@@ -260,12 +267,15 @@ def _measure(args: argparse.Namespace) -> int:
     try:
         with scenario_settings():
             lines = []
-            for policy in ("priority", "weighted", "adaptive"):
+            for policy in ("priority", "weighted", "adaptive") if "policies" in args.scenarios else ():
                 shares = run_messages(sim, client, policy=policy, warmup=args.warmup, messages=args.messages)
                 lines.append(f"{policy:>9}: delivered {shares.line()} (after {args.warmup} per operator)")
-            first, then = run_flip(sim, client, warmup=args.warmup, after=args.messages)
-            lines.append(f"flip, adaptive: first 300 after the flip {first.line()}; the next {then.line()}")
-            for rescue in (False, True):
+            if "flip" in args.scenarios:
+                first, then, windows = run_flip(sim, client, warmup=args.warmup, after=args.messages)
+                lines.append(f"flip, adaptive: first 300 after the flip {first.line()}; the next {then.line()}")
+                for index, window in enumerate(windows):
+                    lines.append(f"  messages {index * 50 + 1}-{index * 50 + 50} after the flip: {window.line()}")
+            for rescue in (False, True) if "verify" in args.scenarios else ():
                 shares = run_verifications(sim, client, rescue=rescue, warmup=args.warmup, count=args.verifications)
                 lines.append(f"verifications, adaptive, rescue {'on' if rescue else 'off'}: approved {shares.line()}")
     finally:

@@ -33,7 +33,7 @@ def test_adaptive_delivers_what_priority_loses_to_the_operator_its_first_engine_
 
 
 def test_adaptive_follows_the_failures_when_they_change_sides(sim, api_client_key):
-    first, then = run_flip(sim, api_client_key[0], warmup=100, after=300)
+    first, then, _ = run_flip(sim, api_client_key[0], warmup=100, after=300)
 
     assert then.share(MCI) >= 0.96 and then.share(IRANCELL) >= 0.96, f"{first.line()} / {then.line()}"
 

@@ -146,6 +146,7 @@ def test_build_makes_instances_the_orm_treats_as_its_own(gateway, api_client_key
     engine = Engine.objects.first()
     values = {field.attname: None for field in Attempt._meta.concrete_fields}
     values.update(request_id=request.id, engine_id=engine.id, round=1, outcome="sent", error_code="", error_message="")
+    values.update(channel="sms", reason="priority: priority order")
     values["created_at"] = timezone.now()
     new = build(Attempt, values)
     assert new._state.adding
