@@ -32,12 +32,11 @@ from messaging.rowwrites import build, db_value, fetch_models, insert_many, upda
 from messaging.services import accounts
 from messaging.services.outcomes import Ending, Plan, end_round, finish, finish_many, release
 from messaging.services.routes import engine_adapter, routes_by_template
-from messaging.services.routing import plans_route
+from messaging.services.routing import plans_route, route_channel
 from messaging.services.scores import Outcomes, scores_record
 from messaging.transport import NOT_STARTED, Inbox, SendJob, submit_many
 from providers.base import CALL, SMS, Message, Outcome, SendResult
 from providers.exceptions import ProviderConfigurationError
-from providers.registry import get_adapter_class
 
 logger = logging.getLogger(__name__)
 Flag = VerifyRequests.Flag
@@ -102,7 +101,7 @@ def _job(plan: Plan, route: TemplatesEngine) -> SendJob:
     adapter = engine_adapter(engine)
     params = {route.token_keys.get(name, name): value for name, value in plan.tokens.items()}
     message = Message(
-        phone=plan.request.phone, template_code=route.template_code, params=params, channel=_channel(plan, route)
+        phone=plan.request.phone, template_code=route.template_code, params=params, channel=route_channel(plan, route)
     )
     return SendJob(
         adapter=adapter,
@@ -144,7 +143,7 @@ class Dispatcher:
             lease_ends = clock + (request.lease_expires_at - now).total_seconds()
             tokens = unseal(request.token_value)
             plans.append(Plan(request, tokens, list(routes.get(request.template_id, [])), lease_ends))
-        plans_route(plans, previous_engines=_previous_engines(plans))
+        plans_route(plans)
         self._advance(plans)
 
     def poll(self, timeout: float | None, *, gather: bool = False) -> int:
@@ -198,7 +197,8 @@ class Dispatcher:
                 retry.append(plan)
                 continue
             health.setdefault(route.engine_id, []).append(result.outcome is not Outcome.TRY_NEXT)
-            _learn(learned, plan, route, result)
+            if result.outcome is Outcome.TRY_NEXT:  # the adaptive policy counts a refusal at once (``scores``)
+                learned.refused(route.engine_id, plan.request.operator)
             if result.problem is not None or (
                 result.outcome is Outcome.SENT and (route.engine.out_of_credit or route.engine.config_error_code)
             ):
@@ -251,31 +251,6 @@ class Dispatcher:
         _submit_all(keyed, self._done)
         for plan in exhausted:
             end_round(plan)
-
-
-def _previous_engines(plans: list[Plan]) -> dict[int, int | None]:
-    """For rescue sends: the engine that carried the send each one rescues (tried last this time)."""
-    rescued = [plan.request.rescue_of_id for plan in plans if plan.request.rescue_of_id is not None]
-    if not rescued:
-        return {}
-    return dict(VerifyRequests.objects.filter(id__in=rescued).values_list("id", "system_id"))
-
-
-def _channel(plan: Plan, route: TemplatesEngine) -> str:
-    """A call goes as a call only to an engine that can call; any other engine sends the code by SMS."""
-    if plan.channel == CALL and CALL in get_adapter_class(route.engine.kind).channels:
-        return CALL
-    return SMS
-
-
-def _learn(learned: Outcomes, plan: Plan, route: TemplatesEngine, result: SendResult) -> None:
-    """What the adaptive policy learns from a send: a refusal counts against the engine at once; an accepted
-    message counts when its delivery report comes (``reports``); a verification code counts as sent."""
-    operator = plan.request.operator
-    if result.outcome is Outcome.TRY_NEXT and result.error_code != "unsupported_channel":
-        learned.refused(route.engine_id, operator)
-    elif result.outcome is Outcome.SENT and "code" in route.template.token_names:
-        learned.code_sent(route.engine_id, operator)
 
 
 def _submit_all(started: list[tuple[int, tuple[Plan, TemplatesEngine, Attempt]]], inbox: Inbox) -> None:
@@ -347,7 +322,7 @@ def _attempt(plan: Plan, route: TemplatesEngine, outcome: str, now: datetime) ->
             "error_message": "",
             "http_status": None,
             "latency_ms": None,
-            "channel": _channel(plan, route),
+            "channel": route_channel(plan, route),
             "reason": plan.take_reason(),
             "created_at": now,
         },

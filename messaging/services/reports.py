@@ -30,6 +30,7 @@ from messaging.models import Engine, VerifyRequests
 from messaging.rowwrites import db_value, fetch_models, update_each
 from messaging.services import accounts
 from messaging.services.pump import pump_is_running
+from messaging.services.requests import template_get
 from messaging.services.routes import engine_adapter
 from messaging.services.scores import Outcomes, scores_ensure, scores_record
 from messaging.transport import NOT_STARTED, StatusJob, call_all
@@ -159,6 +160,7 @@ def _write(
     rows: list[tuple[dict[str, Any], dict[str, Any]]] = []
     ended: list[tuple[int | None, str]] = []
     learned = Outcomes()
+    code_templates = _code_templates({request.template_id for request in claimed})
     for request in claimed:
         values = {
             "delivery_state": request.delivery_state,
@@ -190,10 +192,17 @@ def _write(
             ended.append((request.system_id, str(values["delivery_state"])))
             if request.system_id is not None:
                 learned.report(request.system_id, request.operator, str(values["delivery_state"]))
+                if request.template_id in code_templates:  # a verification code's send has its last word
+                    learned.code_sent(request.system_id, request.operator)
     # Only rows still holding this claim are written: a run that outlived its lease writes nothing.
     update_each(VerifyRequests, rows)
     _count(ended)
     scores_record(learned)
+
+
+def _code_templates(template_ids: set[int]) -> set[int]:
+    """Which of these templates carry a verification code (the adaptive policy counts approved codes)."""
+    return {template_id for template_id in template_ids if "code" in template_get(template_id=template_id).token_names}
 
 
 def _count(ended: list[tuple[int | None, str]]) -> None:

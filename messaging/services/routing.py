@@ -26,16 +26,14 @@ from messaging.services.scores import Pair, Score, scores_get
 from providers.registry import get_adapter_class
 
 Routing = Templates.Routing
-CALL = VerifyRequests.Channel.CALL
+CALL, SMS = VerifyRequests.Channel.CALL, VerifyRequests.Channel.SMS
 # Scores closer than this count as equal: the priority order decides between them.
 _TIE = 0.02
 
 
-def plans_route(plans: Sequence[Plan], *, previous_engines: dict[int, int | None] | None = None) -> None:
-    """Order each plan's routes by its template's policy and give each plan the reason for its first route.
-
-    ``previous_engines`` maps a rescue request's id to the engine that carried the send being rescued.
-    """
+def plans_route(plans: Sequence[Plan]) -> None:
+    """Order each plan's routes by its template's policy and give each plan the reason for its first route."""
+    previous_engines = _previous_engines(plans)
     adaptive = [plan for plan in plans if plan.routes and plan.routes[0].template.routing == Routing.ADAPTIVE]
     scores = _scores_for(adaptive) if adaptive else None
     for plan in plans:
@@ -49,7 +47,7 @@ def plans_route(plans: Sequence[Plan], *, previous_engines: dict[int, int | None
         else:
             choice, reason = "priority", "priority order"
         if plan.request.rescue_of_id is not None:
-            previous = (previous_engines or {}).get(plan.request.rescue_of_id)
+            previous = previous_engines.get(plan.request.rescue_of_id)
             plan.routes.sort(key=lambda route: route.engine_id == previous)  # stable: the rest keep their order
             choice, reason = "rescue", f"rescue of a code that did not arrive; {reason}"
         if plan.request.channel == CALL:
@@ -59,8 +57,21 @@ def plans_route(plans: Sequence[Plan], *, previous_engines: dict[int, int | None
         metrics.count_route(plan.routes[0].engine.name, policy, choice)
 
 
+def route_channel(plan: Plan, route: TemplatesEngine) -> str:
+    """A call goes as a call only to an engine that can call; any other engine sends the code by SMS."""
+    return CALL if plan.channel == CALL and _can_call(route) else SMS
+
+
 def _can_call(route: TemplatesEngine) -> bool:
-    return CALL in getattr(get_adapter_class(route.engine.kind), "channels", ())
+    return CALL in get_adapter_class(route.engine.kind).channels
+
+
+def _previous_engines(plans: Sequence[Plan]) -> dict[int, int | None]:
+    """For rescue sends: the engine that carried the send each one rescues (tried last this time)."""
+    rescued = [plan.request.rescue_of_id for plan in plans if plan.request.rescue_of_id is not None]
+    if not rescued:
+        return {}
+    return dict(VerifyRequests.objects.filter(id__in=rescued).values_list("id", "system_id"))
 
 
 def _weighted(plan: Plan) -> tuple[str, str]:

@@ -9,8 +9,8 @@ exploration share re-learns it within a few hundred messages, however quiet or b
 
 The value is the share of good outcomes, smoothed towards an optimistic prior (``PRIOR`` over ``PRIOR_WEIGHT``
 outcomes), so a handful of outcomes cannot rank an engine first or last on its own. Verification templates
-also count approved codes against codes sent, per engine and operator: shown to operators, and used by the
-policy to break near-ties between engines.
+also count approved codes against codes sent (counted when their send's report is final), per engine and
+operator: shown to operators, and used by the policy to scale an engine's value against the best's.
 
 Updates are read-modify-write of a few keys per batch (``get_many`` then ``set_many``): two workers updating
 the same key at the same moment lose one batch's counts. A score is an estimate; that loss does not matter.
