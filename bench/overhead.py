@@ -61,11 +61,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=20000, help="SMS per round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--routing", choices=["priority", "weighted", "adaptive"], default="priority")
     args = parser.parse_args()
     _configure()
 
     from django.utils import timezone
 
+    from bench.runner import trusted_scores
     from clients.services import client_create
     from common.sealing import seal
     from messaging.models import Templates, VerifyRequests
@@ -78,10 +80,17 @@ def main() -> None:
         return SendResult(Outcome.SENT, message_id="1", http_status=200, latency_ms=0)
 
     ProviderAdapter.send = sent_at_once  # type: ignore[method-assign]
-    providers_load(data=gateway_config("http://127.0.0.1:9"))  # port 9 is never called
+    config = gateway_config("http://127.0.0.1:9")  # port 9 is never called
+    config["templates"][0]["routing"] = args.routing
+    providers_load(data=config)
+    if args.routing == "adaptive":
+        trusted_scores()
     client = client_create(name="overhead")[0]
     template = Templates.objects.get(template_id=1)
-    print(f"{args.count} SMS a round, one pump in this process, providers answering at once without a socket")
+    print(
+        f"{args.count} SMS a round, one pump in this process, providers answering at once without a socket, "
+        f"{args.routing} routing"
+    )
     for round_ in range(args.rounds):
         now = timezone.now()
         rows = [

@@ -139,7 +139,7 @@ class Bench:
         config["templates"][0]["routing"] = routing
         providers_load(data=config)
         if routing == "adaptive":
-            _trusted_scores()
+            trusted_scores()
 
     def stop_workers(self) -> None:
         # Everything they leave behind (unacked messages, SENDING rows) is flushed before the next case.
@@ -492,7 +492,7 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-def _trusted_scores() -> None:
+def trusted_scores() -> None:
     """Scores for every operator the benchmark's numbers fall under, above the minimum sample, SMS.IR ahead."""
     from messaging.models import Engine, VerifyRequests
     from messaging.services.scores import Outcomes, scores_rebuild, scores_record

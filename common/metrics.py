@@ -91,6 +91,6 @@ def count_delivery_report(engine: str, state: str) -> None:
         DELIVERY_REPORTS.labels(engine, state).inc()
 
 
-def count_route(engine: str, policy: str, choice: str) -> None:
-    if enabled():
-        ROUTES.labels(engine, policy, choice).inc()
+def count_route(engine: str, policy: str, choice: str, amount: int = 1) -> None:
+    if enabled() and amount:
+        ROUTES.labels(engine, policy, choice).inc(amount)

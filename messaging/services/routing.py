@@ -16,6 +16,7 @@ records why it was chosen (``Attempt.reason``) and is counted in ``sms_gateway_r
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Sequence
 
 from common import metrics
@@ -35,15 +36,16 @@ def plans_route(plans: Sequence[Plan]) -> None:
     """Order each plan's routes by its template's policy and give each plan the reason for its first route."""
     previous_engines = _previous_engines(plans)
     adaptive = [plan for plan in plans if plan.routes and plan.routes[0].template.routing == Routing.ADAPTIVE]
-    scores = _scores_for(adaptive) if adaptive else None
+    ranking = _Ranking(_scores_for(adaptive)) if adaptive else None
+    chosen: Counter[tuple[str, str, str]] = Counter()
     for plan in plans:
         if not plan.routes:
             continue
         policy = plan.routes[0].template.routing
         if policy == Routing.WEIGHTED:
             choice, reason = _weighted(plan)
-        elif policy == Routing.ADAPTIVE:
-            choice, reason = _adaptive(plan, scores)
+        elif policy == Routing.ADAPTIVE and ranking is not None:
+            choice, reason = ranking.order(plan)
         else:
             choice, reason = "priority", "priority order"
         if plan.request.rescue_of_id is not None:
@@ -54,7 +56,9 @@ def plans_route(plans: Sequence[Plan]) -> None:
             plan.routes.sort(key=lambda route: not _can_call(route))
             choice, reason = "call", f"voice call; {reason}"
         plan.reason = f"{policy}: {reason}"[:120]
-        metrics.count_route(plan.routes[0].engine.name, policy, choice)
+        chosen[plan.routes[0].engine.name, policy, choice] += 1
+    for (engine, policy, choice), count in chosen.items():
+        metrics.count_route(engine, policy, choice, count)
 
 
 def route_channel(plan: Plan, route: TemplatesEngine) -> str:
@@ -89,36 +93,49 @@ def _scores_for(plans: list[Plan]) -> dict[Pair, Score] | None:
     return scores_get({(route.engine_id, plan.request.operator) for plan in plans for route in plan.routes})
 
 
-def _adaptive(plan: Plan, scores: dict[Pair, Score] | None) -> tuple[str, str]:
-    config = gateway_settings()
-    operator = plan.request.operator
-    label = operator or "unknown operator"
-    if scores is None:
-        return "learning", "scores unavailable, priority order"
-    mine = {route.engine_id: scores[route.engine_id, operator] for route in plan.routes}
-    seen = sum(score.seen for score in mine.values())
-    verification = "code" in plan.routes[0].template.token_names
-    values = _values(mine, verification=verification, min_sample=config["ROUTING_MIN_SAMPLE"])
-    explore = len(plan.routes) > 1 and random.random() < config["ROUTING_EXPLORATION"]
-    if seen < config["ROUTING_MIN_SAMPLE"]:
-        choice, reason = (
-            "learning",
-            f"{seen:.0f} outcomes for {label} (< {config['ROUTING_MIN_SAMPLE']}), priority order",
-        )
-    else:
-        priority = {route.engine_id: index for index, route in enumerate(plan.routes)}
-        plan.routes.sort(key=lambda route: (-round(values[route.engine_id] / _TIE), priority[route.engine_id]))
-        best = mine[plan.routes[0].engine_id]
-        choice, reason = "best", f"best for {label}: score {values[plan.routes[0].engine_id]:.2f} over {best.seen:.0f}"
-    if explore:
-        route = plan.routes.pop(random.randrange(1, len(plan.routes)))
-        plan.routes.insert(0, route)
-        score = mine[route.engine_id]
-        choice, reason = (
-            "exploration",
-            f"exploration for {label}: score {values[route.engine_id]:.2f} over {score.seen:.0f}",
-        )
-    return choice, reason
+class _Ranking:
+    """The adaptive order for one batch. Every plan of a template and operator has the same candidates and scores,
+    so each (template, operator) is ranked once; only the exploration draw is per plan."""
+
+    def __init__(self, scores: dict[Pair, Score] | None) -> None:
+        self.scores = scores
+        self.config = gateway_settings()
+        self.ranked: dict[tuple[int, str], tuple[list[int], str, str, dict[int, float]]] = {}
+
+    def order(self, plan: Plan) -> tuple[str, str]:
+        operator = plan.request.operator
+        if self.scores is None:
+            return "learning", "scores unavailable, priority order"
+        key = (plan.routes[0].template_id, operator)
+        if key not in self.ranked:
+            self.ranked[key] = self._rank(plan.routes, operator)
+        order, choice, reason, values = self.ranked[key]
+        by_engine = {route.engine_id: route for route in plan.routes}
+        plan.routes[:] = [by_engine[engine_id] for engine_id in order]
+        if len(plan.routes) > 1 and random.random() < self.config["ROUTING_EXPLORATION"]:
+            route = plan.routes.pop(random.randrange(1, len(plan.routes)))
+            plan.routes.insert(0, route)
+            seen = self.scores[route.engine_id, operator].seen
+            label = operator or "unknown operator"
+            return "exploration", f"exploration for {label}: score {values[route.engine_id]:.2f} over {seen:.0f}"
+        return choice, reason
+
+    def _rank(self, routes: list[TemplatesEngine], operator: str) -> tuple[list[int], str, str, dict[int, float]]:
+        assert self.scores is not None
+        label = operator or "unknown operator"
+        min_sample = self.config["ROUTING_MIN_SAMPLE"]
+        mine = {route.engine_id: self.scores[route.engine_id, operator] for route in routes}
+        seen = sum(score.seen for score in mine.values())
+        verification = "code" in routes[0].template.token_names
+        values = _values(mine, verification=verification, min_sample=min_sample)
+        order = [route.engine_id for route in routes]  # priority order
+        if seen < min_sample:
+            return order, "learning", f"{seen:.0f} outcomes for {label} (< {min_sample}), priority order", values
+        priority = {engine_id: index for index, engine_id in enumerate(order)}
+        order.sort(key=lambda engine_id: (-round(values[engine_id] / _TIE), priority[engine_id]))
+        best = order[0]
+        reason = f"best for {label}: score {values[best]:.2f} over {mine[best].seen:.0f}"
+        return order, "best", reason, values
 
 
 def _values(mine: dict[int, Score], *, verification: bool, min_sample: int) -> dict[int, float]:
