@@ -26,6 +26,9 @@ RSS_INTERVAL = 0.1
 QUEUE_INTERVAL = 0.5
 # Each case's generator gets its own block of phone numbers, so no number is ever used twice in a run.
 PHONE_BLOCK = 200_000
+# Numbers have seven digits after the prefix: 50 blocks, then the blocks are used again. Every case starts
+# with an empty database and a reset simulator, so only the cases in between must not share a block.
+PHONE_BLOCKS = 10_000_000 // PHONE_BLOCK
 
 
 def client_missing(client: str) -> str:
@@ -114,6 +117,11 @@ class Bench:
         if self.args.setup == "pg":
             stack.pg_database("drop")
         shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def phone_block(self) -> int:
+        """The first number of the next block of numbers (a case's feed or backlog)."""
+        self.blocks += 1
+        return ((self.blocks - 1) % PHONE_BLOCKS) * PHONE_BLOCK
 
     def load_config(
         self, *, failover: bool, engine_default_in_flight: bool = False, only: str = "", routing: str = "priority"
@@ -302,11 +310,10 @@ class Bench:
             "--target", "smsir" if case.target == "smsir" else "api",
             "--url", url, f"--key={self.key}", "--count", str(count),
             "--max-seconds", str(case.feed_seconds), "--connections", str(case.connections),
-            "--phone-start", str(self.blocks * PHONE_BLOCK), "--client", case.client, "--out", str(out),
+            "--phone-start", str(self.phone_block()), "--client", case.client, "--out", str(out),
         ]  # fmt: skip
         if case.rate:
             argv += ["--rate", str(case.rate)]
-        self.blocks += 1
         subprocess.run(argv, cwd=stack.ROOT, env=self.env, check=True, timeout=case.feed_seconds + 120)
         result: dict[str, Any] = json.loads(out.read_text())
         if not os.environ.get("BENCH_KEEP_LOADGEN"):  # kept on request, to study single requests
@@ -341,8 +348,7 @@ class Bench:
 
         client = Client.objects.get(keys__prefix=self.key[:8])
         template = Templates.objects.get(template_id=1)
-        first = self.blocks * PHONE_BLOCK
-        self.blocks += 1
+        first = self.phone_block()
         now = timezone.now()
         rows = [
             VerifyRequests(
