@@ -41,13 +41,21 @@ def client_create(*, name: str) -> tuple[Client, str]:
     return client, key
 
 
+def _new_key() -> str:
+    """32 random bytes, URL-safe, never starting with "-": commands take a key's prefix as an argument, and a
+    leading dash would read as an option."""
+    while (key := secrets.token_urlsafe(32)).startswith("-"):
+        pass
+    return key
+
+
 def client_key_create(
     *, client: Client, name: str, scopes: Iterable[str], expires_at: datetime | None = None
 ) -> tuple[ClientKey, str]:
     """A new key for ``client``, returned with its only readable copy."""
     clean = scopes_clean(scopes)
     for _ in range(5):  # the prefix is unique so commands can name a key by it; 48 random bits rarely collide
-        key = secrets.token_urlsafe(32)
+        key = _new_key()
         try:
             with transaction.atomic():
                 created = ClientKey.objects.create(

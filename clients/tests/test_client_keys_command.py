@@ -116,3 +116,15 @@ def test_a_revoked_key_cannot_be_rotated(shop: tuple[Client, str]) -> None:
 
     with pytest.raises(CommandError, match="is revoked"):
         run("rotate", old[:8])
+
+
+def test_a_key_never_starts_with_a_dash_so_its_prefix_is_never_read_as_an_option(
+    shop: tuple[Client, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn = iter(["-" + "a" * 42, "b" * 43])
+    monkeypatch.setattr("clients.services.secrets.token_urlsafe", lambda _: next(drawn))
+
+    key = last_line(run("create", "shop", "--name", "dashless"))
+
+    assert key == "b" * 43
+    assert "Revoked bbbbbbbb" in run("revoke", key[:8])
