@@ -3,10 +3,14 @@ its engine was tried. The policies' delivered shares at scale: test_routing_simu
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+from django.test import override_settings
 
 from bench.routing import deliver
 from common.memo import memos_clear
@@ -14,7 +18,6 @@ from messaging import breaker
 from messaging.models import Attempt, Templates, TemplatesEngine, VerifyRequests
 from messaging.services.scores import Outcomes, scores_ensure, scores_get, scores_rebuild, scores_record
 from messaging.tests.conftest import engine, new_request
-from verifications.tests.conftest import gateway as override_gateway
 
 pytestmark = pytest.mark.django_db
 MCI = "IR-MCI"
@@ -162,5 +165,10 @@ def test_the_api_shows_why_each_engine_was_tried(gateway, api, api_client_key):
     ]
 
 
-def gateway_settings(**values: Any) -> Any:
-    return override_gateway(**values)
+@contextmanager
+def gateway_settings(**values: Any) -> Iterator[None]:
+    """Override SMS_GATEWAY keys; per-process memos (the scores read) start afresh on the way in and out."""
+    memos_clear()
+    with override_settings(SMS_GATEWAY={**settings.SMS_GATEWAY, **values}):
+        yield
+    memos_clear()
