@@ -101,6 +101,19 @@ _API_ACCEPT = Case(
     worker_after_feed=True,
 )
 
+_DELIVER_0MS = Case(
+    "deliver_0ms",
+    "delivery capacity: backlog stored and announced at once, gateway worker, provider 0 ms, "
+    "engines at their default of 100 calls in flight",
+    "api",
+    "gateway",
+    0,
+    20000,
+    300,
+    backlog=True,
+    engine_default_in_flight=True,
+)
+
 CASES = [
     Case(
         "api_bare",
@@ -138,28 +151,11 @@ CASES = [
         300,
         feed_seconds=80,
     ),
-    Case(
-        "deliver_0ms",
-        "delivery capacity: backlog stored and announced at once, gateway worker, provider 0 ms, "
-        "engines at their default of 100 calls in flight",
-        "api",
-        "gateway",
-        0,
-        20000,
-        300,
-        backlog=True,
-        engine_default_in_flight=True,
-    ),
-    Case(
-        "deliver_0ms_adaptive",
-        "as deliver_0ms, template 1 under adaptive routing (engines ranked per message by their scores)",
-        "api",
-        "gateway",
-        0,
-        20000,
-        300,
-        backlog=True,
-        engine_default_in_flight=True,
+    _DELIVER_0MS,
+    replace(
+        _DELIVER_0MS,
+        name="deliver_0ms_adaptive",
+        what="as deliver_0ms, template 1 under adaptive routing (engines ranked by their scores, 5 % exploring)",
         routing="adaptive",
     ),
     # deliver_0ms with the engines' cap raised to the 200 ms case's. With 1,200 calls allowed at once against a

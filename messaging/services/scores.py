@@ -103,12 +103,12 @@ class Outcomes:
     def refused(self, engine_id: int, operator: str) -> None:
         self.seen[engine_id, operator] += 1
 
-    def report(self, engine_id: int, operator: str, state: str) -> None:
+    def report(self, engine_id: int, operator: str, state: str, amount: int = 1) -> None:
         if state in GOOD_STATES:
-            self.good[engine_id, operator] += 1
-            self.seen[engine_id, operator] += 1
+            self.good[engine_id, operator] += amount
+            self.seen[engine_id, operator] += amount
         elif state in BAD_STATES:
-            self.seen[engine_id, operator] += 1
+            self.seen[engine_id, operator] += amount
 
     def code_sent(self, engine_id: int, operator: str) -> None:
         self.codes[engine_id, operator] += 1
@@ -118,6 +118,16 @@ class Outcomes:
 
     def pairs(self) -> set[Pair]:
         return set(self.seen) | set(self.codes) | set(self.approved)
+
+    def per_operator(self) -> tuple[defaultdict[str, int], defaultdict[str, int]]:
+        """Outcomes and codes per operator, over every engine."""
+        seen: defaultdict[str, int] = defaultdict(int)
+        codes: defaultdict[str, int] = defaultdict(int)
+        for (_, operator), count in self.seen.items():
+            seen[operator] += count
+        for (_, operator), count in self.codes.items():
+            codes[operator] += count
+        return seen, codes
 
 
 def _key(pair: Pair) -> str:
@@ -151,12 +161,7 @@ def _record(outcomes: Outcomes, touched: set[Pair]) -> None:
     pairs = touched | {pair for pair in known if pair[1] in operators}
     keys = {pair: _key(pair) for pair in pairs}
     current = cache.get_many(list(keys.values()))
-    news: defaultdict[str, int] = defaultdict(int)
-    code_news: defaultdict[str, int] = defaultdict(int)
-    for (_, operator), count in outcomes.seen.items():
-        news[operator] += count
-    for (_, operator), count in outcomes.codes.items():
-        code_news[operator] += count
+    news, code_news = outcomes.per_operator()
     decay = _decay()
     fresh: dict[str, list[float]] = {}
     for pair, key in keys.items():
@@ -239,8 +244,7 @@ def scores_rebuild(*, now: datetime | None = None) -> int:
         .order_by()
     )
     for engine_id, operator, state, count in reports:
-        for _ in range(count):
-            outcomes.report(engine_id, operator, state)
+        outcomes.report(engine_id, operator, state, count)
     refusals = (
         Attempt.objects.filter(created_at__gte=since, outcome__in=[Attempt.Outcome.FAILED, Attempt.Outcome.TIMEOUT])
         .values_list("engine_id", "request__operator")
@@ -262,12 +266,7 @@ def scores_rebuild(*, now: datetime | None = None) -> int:
 
 
 def _capped(outcomes: Outcomes, window: float) -> dict[Pair, Score]:
-    seen_by_operator: defaultdict[str, int] = defaultdict(int)
-    codes_by_operator: defaultdict[str, int] = defaultdict(int)
-    for (_, operator), count in outcomes.seen.items():
-        seen_by_operator[operator] += count
-    for (_, operator), count in outcomes.codes.items():
-        codes_by_operator[operator] += count
+    seen_by_operator, codes_by_operator = outcomes.per_operator()
     scores = {}
     for pair in outcomes.pairs():
         seen_scale = min(1.0, window / seen_by_operator[pair[1]]) if seen_by_operator[pair[1]] else 1.0
